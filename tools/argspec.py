@@ -86,6 +86,8 @@ def _cell(text: str) -> str:
 def _default(value) -> str:
     if value is None:
         return ""
+    if isinstance(value, bool):
+        return "`true`" if value else "`false`"
     if isinstance(value, (dict, list)):
         if not value:
             return "`{}`" if isinstance(value, dict) else "`[]`"
