@@ -1,6 +1,7 @@
 """What a user checks on each node after site.yml: a clean systemd, the
 tuned kernel parameters live, kept across a reboot, and the peer reachable."""
 
+import os
 import subprocess
 import time
 
@@ -69,3 +70,25 @@ def test_node_reaches_its_peer_on_the_node_address(host, inventory):
     for peer in peers:
         address = hostvars[peer]["hapair_node_address"]
         assert host.run(f"ping -c 1 -W 2 {address}").rc == 0, f"{me} cannot ping {peer} at {address}"
+
+
+def test_an_unknown_key_stops_the_role_before_it_writes(host):
+    """A key this kernel lacks fails the run, naming the key and the
+    variable it came from, and leaves the parameters file as it was."""
+    me = host.ansible.get_variables()["inventory_hostname"]
+    before = host.file(SYSCTL_FILE).sha256sum
+    scenario = os.environ["MOLECULE_SCENARIO_DIRECTORY"]
+    proc = subprocess.run(
+        [
+            "ansible-playbook",
+            "--inventory", os.path.join(scenario, "inventory"),
+            "--limit", me,
+            "--extra-vars", '{"sysctl_host_settings": {"net.ipv4.no_such_key": 1}}',
+            os.path.join(scenario, "..", "..", "playbooks", "base.yml"),
+        ],
+        capture_output=True, text=True, timeout=300, env=dict(os.environ, ANSIBLE_NOCOLOR="1"),
+    )
+    out = " ".join((proc.stdout + proc.stderr).split())
+    assert proc.returncode != 0
+    assert f"{me}: no such kernel parameter: net.ipv4.no_such_key (set in sysctl_host_settings" in out, out
+    assert host.file(SYSCTL_FILE).sha256sum == before

@@ -1,0 +1,61 @@
+"""Run the collection's playbooks against throw-away inventories.
+
+The hosts of these inventories point at a closed port on loopback over SSH:
+a playbook that tried to touch one would report it unreachable, which the
+tests treat as a failure of the 'nothing is touched' promise.
+"""
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[3]
+
+UNTOUCHABLE = {"ansible_connection": "ssh", "ansible_host": "127.0.0.1", "ansible_port": 1}
+
+
+def pair_inventory(hosts=None, pair_vars=None, group="pair_t", extra_groups=None):
+    """A one-pair inventory; hosts maps name -> host vars."""
+    if hosts is None:
+        hosts = {"n1": {"hapair_node_address": "192.0.2.11"}, "n2": {"hapair_node_address": "192.0.2.12"}}
+    children = {
+        group: {
+            "vars": {"hapair_pair_group": group, **(pair_vars or {})},
+            "hosts": {name: {**UNTOUCHABLE, **(hv or {})} for name, hv in hosts.items()},
+        }
+    }
+    children.update(extra_groups or {})
+    return {"all": {"children": {"hapair": {"children": children}}}}
+
+
+@pytest.fixture
+def run_playbook(tmp_path):
+    """Run PLAYBOOK (relative to playbooks/) on INVENTORY; return (rc, output)."""
+
+    def run(playbook, inventory, *args):
+        inv = tmp_path / "hosts.yml"
+        inv.write_text(yaml.safe_dump(inventory))
+        env = dict(
+            os.environ,
+            ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"),
+            ANSIBLE_COLLECTIONS_PATH=str(ROOT / ".collections"),
+            ANSIBLE_NOCOLOR="1",
+            ANSIBLE_FORCE_COLOR="0",
+            ANSIBLE_RETRY_FILES_ENABLED="0",
+        )
+        proc = subprocess.run(
+            ["ansible-playbook", "-i", str(inv), str(ROOT / "playbooks" / playbook), *args],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        output = proc.stdout + proc.stderr
+        assert "UNREACHABLE" not in output, "a playbook that must not touch any host tried to:\n" + output
+        return proc.returncode, " ".join(output.split())
+
+    return run
