@@ -66,12 +66,15 @@ lab-destroy: deps engine
 	ansible-playbook -i $(INVENTORY) playbooks/lab-down.yml
 
 # --- tests -------------------------------------------------------------------
+# Stops at the first failed step, then prints the time and result of each.
 test: deps
-	@tools/run-timed lint          $(MAKE) --no-print-directory lint
-	@tools/run-timed unit          $(MAKE) --no-print-directory unit
-	@tools/run-timed build         $(MAKE) --no-print-directory build
-	@tools/run-timed image         $(MAKE) --no-print-directory image
-	@for s in $(SCENARIOS); do tools/run-timed "molecule $$s" molecule test --scenario-name $$s || exit 1; done
+	@rm -f .cache/timings
+	@{ tools/run-timed lint  $(MAKE) --no-print-directory lint \
+	&& tools/run-timed unit  $(MAKE) --no-print-directory unit \
+	&& tools/run-timed build $(MAKE) --no-print-directory build \
+	&& tools/run-timed image $(MAKE) --no-print-directory image \
+	&& ( for s in $(SCENARIOS); do tools/run-timed "molecule $$s" molecule test --scenario-name $$s || exit 1; done ); } \
+	|| { tools/run-timed --summary; exit 1; }
 	@tools/run-timed --summary
 
 lint: deps argspec-check docs-check
@@ -95,6 +98,11 @@ build: deps
 	@rm -rf .cache/build && mkdir -p .cache/build
 	ansible-galaxy collection build --output-path .cache/build --force
 	python tools/check_artifact.py .cache/build/hapair-stack-*.tar.gz
+	@# Installed, the playbooks run by their collection names.
+	ansible-galaxy collection install --no-deps --force \
+	  --collections-path .cache/build/collections .cache/build/hapair-stack-*.tar.gz
+	ANSIBLE_COLLECTIONS_PATH=$(CURDIR)/.cache/build/collections \
+	  ansible-playbook --syntax-check -i inventories/example hapair.stack.site
 
 molecule: deps image
 	molecule test --scenario-name $(firstword $(SCENARIOS))
