@@ -1,0 +1,300 @@
+# -*- coding: utf-8 -*-
+# Copyright: hapair.stack contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""What a failover drill measured, from the probe's records.
+
+The probe (roles/drill/files/hapair-probe.py) writes one JSON object a line:
+
+- ``{"type": "write", "seq": 7, "sent": t, "answered": t, "ok": true,
+  "node": "ha1", "db": "ha2"}``: one canary write through the web VIP;
+  ``db`` names the MySQL member that committed it, ``error`` says why a
+  write failed.
+- ``{"type": "state", "t": t, "node": "ha1", "ok": true,
+  "vrrp": {"web": "MASTER"}, "gr_role": "PRIMARY"}``: one reading of a
+  node's own view (keepalived state per instance, its Group Replication role).
+- ``{"type": "mark", "t": t, "event": "inject"}``: a step of the scenario.
+
+Everything here takes plain data and returns plain data, so that a filter
+plugin can call it from a playbook and pytest can call it without a pair.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+
+MASTER = "MASTER"
+
+
+def parse_records(text):
+    """Split the probe's JSON lines into writes, states and marks."""
+    writes, states, marks = [], [], []
+    for number, line in enumerate(text.splitlines(), 1):
+        line = line.strip()
+        if not line:
+            continue
+        try:
+            record = json.loads(line)
+        except ValueError as exc:
+            raise ValueError(f"probe record {number} is not JSON: {exc}") from exc
+        kind = record.get("type")
+        if kind == "write":
+            writes.append(record)
+        elif kind == "state":
+            states.append(record)
+        elif kind == "mark":
+            marks.append(record)
+    writes.sort(key=lambda r: r["sent"])
+    states.sort(key=lambda r: r["t"])
+    marks.sort(key=lambda r: r["t"])
+    return {"writes": writes, "states": states, "marks": marks}
+
+
+def longest_outage(writes, start=None, end=None):
+    """The longest stretch with no successful write, in seconds.
+
+    A stretch runs from one successful answer to the next (or from the
+    window's edges). Returns (seconds, from, to).
+    """
+    if not writes and (start is None or end is None):
+        return 0.0, None, None
+    start = writes[0]["sent"] if start is None else start
+    end = max(r.get("answered") or r["sent"] for r in writes) if end is None else end
+    times = sorted(r["answered"] for r in writes if r.get("ok") and start <= r["answered"] <= end)
+    edges = [start] + times + [end]
+    best = (0.0, start, start)
+    for left, right in zip(edges, edges[1:]):
+        if right - left > best[0]:
+            best = (right - left, left, right)
+    return round(best[0], 3), best[1], best[2]
+
+
+def lost_writes(writes, rows_by_member):
+    """Acknowledged writes missing from each member: {member: [seq, ...]}."""
+    acked = sorted(r["seq"] for r in writes if r.get("ok"))
+    lost = {}
+    for member, rows in sorted(rows_by_member.items()):
+        present = set(int(seq) for seq in rows)
+        lost[member] = [seq for seq in acked if seq not in present]
+    return lost
+
+
+def committed_unacknowledged(writes, rows_by_member):
+    """Writes the client saw fail that a member holds anyway (a client error
+    does not prove a write failed)."""
+    failed = {r["seq"] for r in writes if not r.get("ok")}
+    held = set()
+    for rows in rows_by_member.values():
+        held.update(int(seq) for seq in rows)
+    return sorted(failed & held)
+
+
+def divergent_commits(rows_by_member):
+    """Sequence numbers committed by different primaries on different members.
+
+    rows_by_member maps member -> {seq: committing server}.
+    """
+    seen = {}
+    for rows in rows_by_member.values():
+        for seq, server in rows.items():
+            seen.setdefault(int(seq), set()).add(server)
+    return sorted(seq for seq, servers in seen.items() if len(servers) > 1)
+
+
+def master_intervals(states, instance):
+    """Where each node is known to have been MASTER: {node: [(from, to)]}.
+
+    A node is known MASTER between two consecutive readings that both say
+    MASTER; a lone MASTER reading is a point. Between a MASTER reading and a
+    reading that says otherwise (or fails), nothing is known: counting that
+    gap as MASTER would report a split brain at every clean handover.
+    """
+    readings = {}
+    for record in states:
+        state = (record.get("vrrp") or {}).get(instance) if record.get("ok") else None
+        readings.setdefault(record["node"], []).append((record["t"], state == MASTER))
+    intervals = {}
+    for node, marks in readings.items():
+        spans = []
+        for index, (t, is_master) in enumerate(marks):
+            if not is_master:
+                continue
+            following = marks[index + 1] if index + 1 < len(marks) else None
+            previous = marks[index - 1] if index > 0 else None
+            if following and following[1]:
+                spans.append((t, following[0]))
+            elif not (previous and previous[1]):
+                spans.append((t, t))
+        intervals[node] = spans
+    return intervals
+
+
+def double_masters(states, instance):
+    """Stretches where two nodes were both known MASTER of one VRRP instance.
+
+    Returns [(from, to, [nodes])], overlapping findings merged.
+    """
+    intervals = master_intervals(states, instance)
+    nodes = sorted(intervals)
+    found = []
+    for i, first in enumerate(nodes):
+        for second in nodes[i + 1:]:
+            for a_from, a_to in intervals[first]:
+                for b_from, b_to in intervals[second]:
+                    start, end = max(a_from, b_from), min(a_to, b_to)
+                    if start <= end and (a_to > a_from or b_to > b_from or a_from == b_from):
+                        found.append((start, end, [first, second]))
+    found.sort()
+    merged = []
+    for start, end, pair in found:
+        if merged and start <= merged[-1][1] and merged[-1][2] == pair:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]), pair)
+        else:
+            merged.append((start, end, pair))
+    return merged
+
+
+def holders(states, pick):
+    """Who held a role over time: [(from, to, node or None)].
+
+    ``pick(record)`` says whether a node's reading claims the role.
+    """
+    current = {}
+    spans = []
+    for record in states:
+        current[record["node"]] = bool(record.get("ok")) and pick(record)
+        claimants = sorted(node for node, has in current.items() if has)
+        holder = claimants[0] if len(claimants) == 1 else ("+".join(claimants) if claimants else None)
+        if spans and spans[-1][2] == holder:
+            spans[-1][1] = record["t"]
+        else:
+            if spans:
+                spans[-1][1] = record["t"]
+            spans.append([record["t"], record["t"], holder])
+    return [tuple(span) for span in spans]
+
+
+def analyze(records, rows_by_member, instance="web", thresholds=None):
+    """Everything a scenario's row of the report says.
+
+    rows_by_member maps each member to {seq: committing server} read from
+    that member after the scenario; thresholds holds ``rto_seconds`` and
+    ``lost_writes`` (pass when measured <= threshold).
+    """
+    thresholds = thresholds or {}
+    writes, states, marks = records["writes"], records["states"], records["marks"]
+    seconds, out_from, out_to = longest_outage(writes)
+    lost = lost_writes(writes, {m: rows.keys() for m, rows in rows_by_member.items()})
+    lost_any = sorted(set(seq for seqs in lost.values() for seq in seqs))
+    divergent = divergent_commits(rows_by_member)
+    masters = double_masters(states, instance)
+    accepted_by = sorted({r.get("db") for r in writes if r.get("ok") and r.get("db")})
+    result = {
+        "writes_sent": len(writes),
+        "writes_acknowledged": sum(1 for r in writes if r.get("ok")),
+        "writes_failed": sum(1 for r in writes if not r.get("ok")),
+        "rto_seconds": seconds,
+        "outage": {"from": out_from, "to": out_to},
+        "lost_writes": lost_any,
+        "lost_by_member": lost,
+        "committed_unacknowledged": committed_unacknowledged(
+            writes, {m: rows.keys() for m, rows in rows_by_member.items()}
+        ),
+        "divergent_commits": divergent,
+        "double_masters": masters,
+        "split_brain": bool(divergent or masters),
+        "primaries_seen": accepted_by,
+        "vip_holders": holders(states, lambda r: (r.get("vrrp") or {}).get(instance) == MASTER),
+        "primaries": holders(states, lambda r: r.get("gr_role") == "PRIMARY"),
+        "marks": marks,
+    }
+    verdicts = []
+    if "rto_seconds" in thresholds and seconds > thresholds["rto_seconds"]:
+        verdicts.append(f"RTO {seconds:.2f}s over {thresholds['rto_seconds']}s")
+    if len(lost_any) > thresholds.get("lost_writes", 0):
+        verdicts.append(f"{len(lost_any)} acknowledged writes lost")
+    if result["split_brain"]:
+        verdicts.append("split brain")
+    if result["writes_acknowledged"] == 0:
+        verdicts.append("no write succeeded")
+    result["passed"] = not verdicts
+    result["reasons"] = verdicts
+    return result
+
+
+def markdown_table(rows):
+    """The report's table: one row per scenario."""
+    lines = [
+        "| Scenario | Fault | RTO (s) | Writes acked / sent | Lost (RPO) | Split brain | Result |",
+        "| --- | --- | ---: | ---: | ---: | --- | --- |",
+    ]
+    for row in rows:
+        result = row["result"]
+        verdict = "pass" if result["passed"] else "FAIL: " + "; ".join(result["reasons"])
+        lines.append(
+            "| {name} | {fault} | {rto:.2f} | {acked} / {sent} | {lost} | {sb} | {verdict} |".format(
+                name=row["name"],
+                fault=row["fault"].replace("|", "\\|"),
+                rto=result["rto_seconds"],
+                acked=result["writes_acknowledged"],
+                sent=result["writes_sent"],
+                lost=len(result["lost_writes"]),
+                sb="yes" if result["split_brain"] else "no",
+                verdict=verdict,
+            )
+        )
+    return "\n".join(lines)
+
+
+_COLOURS = ["#1f77b4", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2"]
+
+
+def timeline_svg(name, result, records, width=900):
+    """A picture of one scenario: writes, VIP holder and primary over time."""
+    writes = records["writes"]
+    times = [r["sent"] for r in writes] + [s["t"] for s in records["states"]] + [m["t"] for m in records["marks"]]
+    if not times:
+        times = [0.0, 1.0]
+    t0, t1 = min(times), max(times)
+    span = max(t1 - t0, 1e-3)
+    left, right, lane = 120, 20, 30
+    plot = width - left - right
+    height = 60 + 3 * (lane + 10) + 30
+
+    def x(t):
+        return left + (t - t0) / span * plot
+
+    nodes = sorted({s["node"] for s in records["states"]})
+    colour = {node: _COLOURS[i % len(_COLOURS)] for i, node in enumerate(nodes)}
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+        f'font-family="sans-serif" font-size="12">',
+        f'<text x="10" y="20" font-size="14" font-weight="bold">{html.escape(name)}: '
+        f'RTO {result["rto_seconds"]:.2f} s, lost {len(result["lost_writes"])}, '
+        f'split brain {"yes" if result["split_brain"] else "no"}</text>',
+    ]
+    lanes = [("writes", 40), ("VIP holder", 40 + lane + 10), ("primary", 40 + 2 * (lane + 10))]
+    for label, top in lanes:
+        out.append(f'<text x="10" y="{top + 19}">{label}</text>')
+        out.append(f'<rect x="{left}" y="{top}" width="{plot}" height="{lane}" fill="#f4f4f4"/>')
+    top = lanes[0][1]
+    for r in writes:
+        fill = "#2ca02c" if r.get("ok") else "#d62728"
+        out.append(f'<rect x="{x(r["sent"]):.1f}" y="{top}" width="1.5" height="{lane}" fill="{fill}"/>')
+    for (label, top), spans in zip(lanes[1:], (result["vip_holders"], result["primaries"])):
+        for start, end, holder in spans:
+            if holder is None:
+                continue
+            fill = colour.get(holder, "#d62728")  # two holders at once: red
+            out.append(
+                f'<rect x="{x(start):.1f}" y="{top}" width="{max(x(end) - x(start), 1):.1f}" '
+                f'height="{lane}" fill="{fill}"><title>{html.escape(holder)}</title></rect>'
+            )
+    for mark in records["marks"]:
+        mx = x(mark["t"])
+        out.append(f'<line x1="{mx:.1f}" y1="35" x2="{mx:.1f}" y2="{height - 25}" stroke="#000" stroke-dasharray="4 3"/>')
+        out.append(f'<text x="{mx + 3:.1f}" y="{height - 12}">{html.escape(str(mark["event"]))}</text>')
+    legend = " ".join(f'<tspan fill="{c}">&#9632; {html.escape(n)}</tspan>' for n, c in colour.items())
+    out.append(f'<text x="{width - right}" y="20" text-anchor="end">{span:.1f} s shown; {legend}</text>')
+    out.append("</svg>")
+    return "\n".join(out)
