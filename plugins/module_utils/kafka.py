@@ -1,0 +1,317 @@
+# -*- coding: utf-8 -*-
+# Copyright: hapair.stack contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Kafka admin code shared by the kafka_status and kafka_topics modules.
+
+The client is kafka-python (Debian's python3-kafka), chosen because it is
+pure Python and packaged by Debian, so the kafka role installs it with apt
+on the node next to the broker (no compiler, no librdkafka, nothing from
+PyPI on a server), and because its protocol layer lets us send Kafka's own
+DescribeQuorum request (API key 55), which neither kafka-python's nor
+confluent-kafka's admin client wraps yet.
+
+Everything that decides is a small pure function over plain data (the
+answers of the brokers as dicts), so the unit tests cover it with answers
+recorded from a real cluster. Only connect() and the fetch_* functions talk
+to Kafka.
+"""
+
+from __future__ import annotations
+
+import time
+
+try:
+    from kafka import KafkaAdminClient
+    from kafka.admin import ConfigResource, ConfigResourceType, NewPartitions, NewTopic
+    from kafka.protocol.api import Request, Response
+    from kafka.protocol.types import CompactArray, CompactString, Int16, Int32, Int64, Schema, TaggedFields
+
+    HAS_KAFKA = True
+    KAFKA_IMPORT_ERROR = None
+except ImportError as exc:  # pragma: no cover - depends on the host
+    HAS_KAFKA = False
+    KAFKA_IMPORT_ERROR = exc
+
+METADATA_TOPIC = "__cluster_metadata"
+
+# Settings the topic plan manages, by the name kafka_topics items use.
+TOPIC_SETTINGS = {
+    "min_insync_replicas": "min.insync.replicas",
+    "retention_ms": "retention.ms",
+}
+
+
+# --------------------------------------------------------------------------
+# DescribeQuorum (KIP-595/KIP-836), version 1: flexible, so compact types and
+# tagged fields. Defined here because no Python client wraps it.
+if HAS_KAFKA:
+
+    class DescribeQuorumResponse_v1(Response):  # noqa: N801 - kafka-python's naming
+        API_KEY = 55
+        API_VERSION = 1
+        FLEXIBLE_VERSION = True
+        _REPLICA = Schema(
+            ("replica_id", Int32),
+            ("log_end_offset", Int64),
+            ("last_fetch_timestamp", Int64),
+            ("last_caught_up_timestamp", Int64),
+            ("tags", TaggedFields),
+        )
+        SCHEMA = Schema(
+            ("error_code", Int16),
+            ("topics", CompactArray(
+                ("topic_name", CompactString("utf-8")),
+                ("partitions", CompactArray(
+                    ("partition_index", Int32),
+                    ("error_code", Int16),
+                    ("leader_id", Int32),
+                    ("leader_epoch", Int32),
+                    ("high_watermark", Int64),
+                    ("current_voters", CompactArray(_REPLICA)),
+                    ("observers", CompactArray(_REPLICA)),
+                    ("tags", TaggedFields),
+                )),
+                ("tags", TaggedFields),
+            )),
+            ("tags", TaggedFields),
+        )
+
+    class DescribeQuorumRequest_v1(Request):  # noqa: N801 - kafka-python's naming
+        API_KEY = 55
+        API_VERSION = 1
+        FLEXIBLE_VERSION = True
+        RESPONSE_TYPE = DescribeQuorumResponse_v1
+        SCHEMA = Schema(
+            ("topics", CompactArray(
+                ("topic_name", CompactString("utf-8")),
+                ("partitions", CompactArray(
+                    ("partition_index", Int32),
+                    ("tags", TaggedFields),
+                )),
+                ("tags", TaggedFields),
+            )),
+            ("tags", TaggedFields),
+        )
+
+
+def connect(bootstrap_servers, timeout):
+    """An admin client on the given brokers (comma-separated host:port)."""
+    return KafkaAdminClient(
+        bootstrap_servers=bootstrap_servers,
+        client_id="hapair-stack",
+        request_timeout_ms=int(timeout * 1000),
+        api_version_auto_timeout_ms=int(timeout * 1000),
+    )
+
+
+def _wait(admin, future, timeout):
+    deadline = time.monotonic() + timeout
+    while not future.is_done:
+        if time.monotonic() > deadline:
+            raise TimeoutError("no answer from Kafka within %ss" % timeout)
+        admin._client.poll(timeout_ms=100)  # pylint: disable=protected-access
+    if future.failed():
+        raise future.exception
+    return future.value
+
+
+def fetch_cluster(admin):
+    """The brokers' metadata answer: brokers, controller_id, cluster_id."""
+    return admin.describe_cluster()
+
+
+def fetch_topics(admin, names=None):
+    """The metadata answer for the given topics (all when names is None)."""
+    return admin.describe_topics(names)
+
+
+def fetch_quorum(admin, timeout):
+    """The DescribeQuorum answer of the metadata partition, as a dict."""
+    request = DescribeQuorumRequest_v1(topics=[(METADATA_TOPIC, [(0, {})], {})], tags={})
+    node = admin._client.least_loaded_node()  # pylint: disable=protected-access
+    future = admin._send_request_to_node(node, request)  # pylint: disable=protected-access
+    return _wait(admin, future, timeout).to_object()
+
+
+def fetch_topic_configs(admin, names):
+    """{topic: {setting: value}} of the topics' current settings."""
+    if not names:
+        return {}
+    resources = [ConfigResource(ConfigResourceType.TOPIC, name) for name in names]
+    answers = admin.describe_configs(resources)
+    configs = {}
+    for answer in answers:
+        for resource in answer.to_object()["resources"]:
+            configs[resource["resource_name"]] = {
+                entry["config_names"]: entry["config_value"] for entry in resource["config_entries"]
+            }
+    return configs
+
+
+# --------------------------------------------------------------------------
+# Pure functions.
+
+def parse_cluster(answer):
+    """Brokers (sorted by id) and the cluster id from a describe_cluster answer."""
+    brokers = sorted(
+        ({"id": b["node_id"], "host": b["host"], "port": b["port"], "rack": b.get("rack")}
+         for b in answer.get("brokers", [])),
+        key=lambda b: b["id"],
+    )
+    return {"cluster_id": answer.get("cluster_id"), "brokers": brokers}
+
+
+def parse_quorum(answer, now_ms):
+    """The KRaft quorum from a DescribeQuorum answer.
+
+    Each voter's lag is the leader's log end offset minus the voter's, and
+    its staleness the time since it last caught up with the leader.
+    """
+    if answer.get("error_code"):
+        return {"error_code": answer["error_code"], "leader_id": None, "voters": [], "observers": []}
+    partition = answer["topics"][0]["partitions"][0]
+    if partition.get("error_code"):
+        return {"error_code": partition["error_code"], "leader_id": None, "voters": [], "observers": []}
+    leader_id = partition["leader_id"]
+    replicas = partition["current_voters"] + partition["observers"]
+    leader_leo = max((r["log_end_offset"] for r in replicas if r["replica_id"] == leader_id), default=None)
+
+    def replica(r):
+        caught_up = r.get("last_caught_up_timestamp", -1)
+        return {
+            "id": r["replica_id"],
+            "log_end_offset": r["log_end_offset"],
+            "lag": (leader_leo - r["log_end_offset"]) if leader_leo is not None and r["log_end_offset"] >= 0 else None,
+            "caught_up_ms_ago": (now_ms - caught_up) if caught_up >= 0 else None,
+            "leader": r["replica_id"] == leader_id,
+        }
+
+    return {
+        "error_code": 0,
+        "leader_id": leader_id if leader_id >= 0 else None,
+        "leader_epoch": partition["leader_epoch"],
+        "high_watermark": partition["high_watermark"],
+        "voters": sorted((replica(r) for r in partition["current_voters"]), key=lambda r: r["id"]),
+        "observers": sorted((replica(r) for r in partition["observers"]), key=lambda r: r["id"]),
+    }
+
+
+def parse_topics(answer, include_internal=False):
+    """Topics with their partitions' leader, replicas and in-sync replicas."""
+    topics = []
+    for topic in answer:
+        if topic.get("is_internal") and not include_internal:
+            continue
+        partitions = []
+        for p in sorted(topic.get("partitions", []), key=lambda p: p["partition"]):
+            replicas = list(p["replicas"])
+            isr = list(p["isr"])
+            partitions.append({
+                "partition": p["partition"],
+                "leader": p["leader"] if p["leader"] >= 0 else None,
+                "replicas": replicas,
+                "isr": isr,
+                "under_replicated": len(isr) < len(replicas),
+                "offline": p["leader"] < 0,
+            })
+        topics.append({
+            "name": topic["topic"],
+            "error_code": topic["error_code"],
+            "partitions": partitions,
+            "replication_factor": max((len(p["replicas"]) for p in partitions), default=0),
+        })
+    return sorted(topics, key=lambda t: t["name"])
+
+
+def verdict(cluster, quorum, topics, expected_brokers=None, expected_topics=None, max_voter_lag=1000):
+    """(healthy, reasons): what a person would check, each failure in words."""
+    reasons = []
+    ids = [b["id"] for b in cluster["brokers"]]
+    for missing in sorted(set(expected_brokers or []) - set(ids)):
+        reasons.append("broker %s is not registered (registered: %s)" % (missing, ids or "none"))
+    if quorum.get("error_code"):
+        reasons.append("the quorum could not be described (error %s)" % quorum["error_code"])
+    elif quorum["leader_id"] is None:
+        reasons.append("the KRaft quorum has no leader")
+    for voter in quorum.get("voters", []):
+        if voter["lag"] is None:
+            reasons.append("voter %s has not fetched from the leader" % voter["id"])
+        elif voter["lag"] > max_voter_lag:
+            reasons.append("voter %s lags the leader by %s records" % (voter["id"], voter["lag"]))
+    names = [t["name"] for t in topics]
+    for missing in sorted(set(expected_topics or []) - set(names)):
+        reasons.append("topic %s does not exist" % missing)
+    for topic in topics:
+        if topic["error_code"]:
+            reasons.append("topic %s answers error %s" % (topic["name"], topic["error_code"]))
+        for p in topic["partitions"]:
+            if p["offline"]:
+                reasons.append("%s-%s has no leader" % (topic["name"], p["partition"]))
+            elif p["under_replicated"]:
+                reasons.append("%s-%s is under-replicated (replicas %s, in sync %s)"
+                               % (topic["name"], p["partition"], p["replicas"], p["isr"]))
+    return (not reasons, reasons)
+
+
+def under_replicated(topics):
+    """['topic-partition', ...] of the partitions whose ISR is short."""
+    return ["%s-%s" % (t["name"], p["partition"]) for t in topics for p in t["partitions"] if p["under_replicated"]]
+
+
+def desired_settings(topic):
+    """{setting: value as string} a kafka_topics item asks for."""
+    settings = {key: str(value) for key, value in (topic.get("configs") or {}).items()}
+    for option, setting in TOPIC_SETTINGS.items():
+        if topic.get(option) is not None:
+            settings[setting] = str(topic[option])
+    return settings
+
+
+def plan_topics(desired, current, current_configs):
+    """The actions that make the cluster's topics match the declared ones.
+
+    desired: kafka_topics items; current: parse_topics() output;
+    current_configs: {topic: {setting: value}}. Returns (actions, errors),
+    each action a dict with 'action' in create, partitions, configs.
+    """
+    actions, errors = [], []
+    by_name = {t["name"]: t for t in current}
+    for topic in desired:
+        name = topic["name"]
+        partitions = int(topic.get("partitions", 1))
+        factor = int(topic.get("replication_factor", 2))
+        settings = desired_settings(topic)
+        have = by_name.get(name)
+        if have is None:
+            actions.append({"action": "create", "topic": name, "partitions": partitions,
+                            "replication_factor": factor, "configs": settings})
+            continue
+        have_partitions = len(have["partitions"])
+        if partitions > have_partitions:
+            actions.append({"action": "partitions", "topic": name, "from": have_partitions, "to": partitions})
+        elif partitions < have_partitions:
+            errors.append("topic %s has %s partitions and %s are asked: Kafka cannot remove partitions"
+                          % (name, have_partitions, partitions))
+        if factor != have["replication_factor"]:
+            errors.append("topic %s has replication factor %s and %s is asked: change it with a partition "
+                          "reassignment, not in place" % (name, have["replication_factor"], factor))
+        have_settings = current_configs.get(name, {})
+        changed = {k: v for k, v in settings.items() if have_settings.get(k) != v}
+        if changed:
+            actions.append({"action": "configs", "topic": name, "configs": settings, "changed": changed})
+    return actions, errors
+
+
+def apply_topic_actions(admin, actions, timeout):
+    """Carry out plan_topics() actions with the admin client."""
+    timeout_ms = int(timeout * 1000)
+    for action in actions:
+        if action["action"] == "create":
+            admin.create_topics([NewTopic(action["topic"], action["partitions"], action["replication_factor"],
+                                          topic_configs=action["configs"])], timeout_ms=timeout_ms)
+        elif action["action"] == "partitions":
+            admin.create_partitions({action["topic"]: NewPartitions(action["to"])}, timeout_ms=timeout_ms)
+        elif action["action"] == "configs":
+            # alter_configs sets the topic's whole set of overrides: the
+            # declared settings are exactly the overrides the topic keeps.
+            admin.alter_configs([ConfigResource(ConfigResourceType.TOPIC, action["topic"], configs=action["configs"])])
