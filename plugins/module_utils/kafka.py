@@ -196,6 +196,12 @@ def parse_quorum(answer, now_ms):
     }
 
 
+def quorum_error(error):
+    """The quorum when DescribeQuorum got no answer (no leader, a timeout)."""
+    return {"error": "%s: %s" % (type(error).__name__, error) if isinstance(error, Exception) else str(error),
+            "error_code": None, "leader_id": None, "voters": [], "observers": []}
+
+
 def parse_topics(answer, include_internal=False):
     """Topics with their partitions' leader, replicas and in-sync replicas."""
     topics = []
@@ -229,7 +235,9 @@ def verdict(cluster, quorum, topics, expected_brokers=None, expected_topics=None
     ids = [b["id"] for b in cluster["brokers"]]
     for missing in sorted(set(expected_brokers or []) - set(ids)):
         reasons.append("broker %s is not registered (registered: %s)" % (missing, ids or "none"))
-    if quorum.get("error_code"):
+    if quorum.get("error"):
+        reasons.append("the KRaft quorum could not be described: %s" % quorum["error"])
+    elif quorum.get("error_code"):
         reasons.append("the quorum could not be described (error %s)" % quorum["error_code"])
     elif quorum["leader_id"] is None:
         reasons.append("the KRaft quorum has no leader")
