@@ -16,6 +16,14 @@ ROOT = Path(__file__).resolve().parents[3]
 
 UNTOUCHABLE = {"ansible_connection": "ssh", "ansible_host": "127.0.0.1", "ansible_port": 1}
 
+# Inputs every pair must set (passwords have no defaults), under the pair
+# group's vars; a test's pair_vars win.
+PAIR_DEFAULTS = {
+    "mysql_gr_recovery_password": "t-recovery",
+    "mysql_gr_monitor_password": "t-monitor",
+    "mysql_gr_app_password": "t-app",
+}
+
 
 def pair_inventory(hosts=None, pair_vars=None, group="pair_t", extra_groups=None):
     """A one-pair inventory; hosts maps name -> host vars."""
@@ -23,7 +31,7 @@ def pair_inventory(hosts=None, pair_vars=None, group="pair_t", extra_groups=None
         hosts = {"n1": {"hapair_node_address": "192.0.2.11"}, "n2": {"hapair_node_address": "192.0.2.12"}}
     children = {
         group: {
-            "vars": {"hapair_pair_group": group, **(pair_vars or {})},
+            "vars": {"hapair_pair_group": group, **PAIR_DEFAULTS, **(pair_vars or {})},
             "hosts": {name: {**UNTOUCHABLE, **(hv or {})} for name, hv in hosts.items()},
         }
     }
