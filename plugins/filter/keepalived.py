@@ -292,7 +292,7 @@ def keepalived_pair_problems(plans):
         ):
             values = {h: items[h][key] for h in hosts}
             if len({repr(v) for v in values.values()}) > 1:
-                shown = ", ".join(f"{h}={'<set>' if key == 'auth_pass' and v else v!r}" for h, v in values.items())
+                shown = ", ".join(f"{h}={'<hidden>' if key == 'auth_pass' and v else v!r}" for h, v in values.items())
                 problems.append(f"instance '{name}': {label} differs between the nodes ({shown}); set it once for the pair group")
         vips = {h: sorted(v["cidr"] for v in items[h]["vips"]) for h in hosts}
         if len({tuple(v) for v in vips.values()}) > 1:
