@@ -21,7 +21,7 @@ from __future__ import annotations
 import time
 
 try:
-    from kafka import KafkaAdminClient
+    from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
     from kafka.admin import ConfigResource, ConfigResourceType, NewPartitions, NewTopic
     from kafka.protocol.api import Request, Response
     from kafka.protocol.types import CompactArray, CompactString, Int16, Int32, Int64, Schema, TaggedFields
@@ -323,3 +323,49 @@ def apply_topic_actions(admin, actions, timeout):
             # alter_configs sets the topic's whole set of overrides: the
             # declared settings are exactly the overrides the topic keeps.
             admin.alter_configs([ConfigResource(ConfigResourceType.TOPIC, action["topic"], configs=action["configs"])])
+
+
+# --------------------------------------------------------------------------
+# Searching a topic for a record (the health gate's end-to-end check).
+
+def first_match(records, needle):
+    """The first record (dict with value as text) whose value holds needle."""
+    for record in records:
+        if needle in record["value"]:
+            return record
+    return None
+
+
+def search_topic(bootstrap_servers, topic, needle, since_ms, timeout):
+    """Read topic from the first offset at or after since_ms until a record
+    holding needle arrives or timeout seconds pass. Returns (record or None,
+    records read)."""
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap_servers, client_id="hapair-stack-search",
+                             enable_auto_commit=False, group_id=None,
+                             request_timeout_ms=max(int(timeout * 1000) + 1000, 30000),
+                             fetch_max_wait_ms=100)
+    try:
+        partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or [])]
+        if not partitions:
+            raise ValueError("topic %s does not exist" % topic)
+        consumer.assign(partitions)
+        starts = consumer.offsets_for_times({tp: since_ms for tp in partitions})
+        ends = consumer.end_offsets(partitions)
+        for tp in partitions:
+            found = starts.get(tp)
+            consumer.seek(tp, found.offset if found is not None else ends[tp])
+        deadline = time.monotonic() + timeout
+        seen = 0
+        while time.monotonic() < deadline:
+            batch = consumer.poll(timeout_ms=100)
+            records = [{"partition": r.partition, "offset": r.offset, "timestamp": r.timestamp,
+                        "value": (r.value or b"").decode("utf-8", "replace")}
+                       for rs in batch.values() for r in rs]
+            seen += len(records)
+            match = first_match(records, needle)
+            if match is not None:
+                match["read_at_ms"] = int(time.time() * 1000)
+                return match, seen
+        return None, seen
+    finally:
+        consumer.close()

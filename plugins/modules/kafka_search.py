@@ -1,0 +1,108 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: hapair.stack contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: kafka_search
+short_description: Wait until a Kafka topic holds a record containing a string
+version_added: 0.3.0
+description:
+  - Reads every partition of a topic, from the first record written at or after O(since_ms), until a
+    record whose value contains O(needle) arrives or O(timeout) seconds pass. Used by the health gate to
+    prove a request's access-log line reached Kafka and is readable from a given broker.
+  - Read-only; it commits no consumer offsets.
+author: hapair.stack maintainers
+requirements:
+  - kafka-python on the host that runs the module (Debian's C(python3-kafka)).
+attributes:
+  check_mode:
+    support: full
+    description: The module only reads; it runs the same in check mode.
+  diff_mode:
+    support: none
+    description: Nothing changes, so there is nothing to show.
+  idempotent:
+    support: full
+    description: Reading changes nothing.
+options:
+  bootstrap_servers:
+    description: Brokers to read from, C(host:port) separated by commas.
+    type: str
+    required: true
+  topic:
+    description: The topic to search.
+    type: str
+    required: true
+  needle:
+    description: Text the record's value must contain.
+    type: str
+    required: true
+  since_ms:
+    description: Epoch milliseconds; records written before are skipped. Default 60 seconds ago.
+    type: int
+  timeout:
+    description: Seconds to wait for the record.
+    type: float
+    default: 10
+"""
+
+EXAMPLES = r"""
+- name: Wait for the request's access-log line on this node's broker
+  hapair.stack.kafka_search:
+    bootstrap_servers: 192.0.2.12:9092
+    topic: hapair-access
+    needle: /?probe=1234
+    timeout: 10
+  register: found
+"""
+
+RETURN = r"""
+found:
+  description: Whether a matching record arrived in time.
+  type: bool
+  returned: always
+record:
+  description: The matching record (partition, offset, timestamp, value, read_at_ms), or null.
+  type: dict
+  returned: always
+records_read:
+  description: How many records were read.
+  type: int
+  returned: always
+"""
+
+import time
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from ansible_collections.hapair.stack.plugins.module_utils import kafka as k
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec={
+            "bootstrap_servers": {"type": "str", "required": True},
+            "topic": {"type": "str", "required": True},
+            "needle": {"type": "str", "required": True},
+            "since_ms": {"type": "int"},
+            "timeout": {"type": "float", "default": 10},
+        },
+        supports_check_mode=True,
+    )
+    if not k.HAS_KAFKA:
+        module.fail_json(msg=missing_required_lib("kafka-python (Debian: python3-kafka)"),
+                         exception=str(k.KAFKA_IMPORT_ERROR))
+    p = module.params
+    since = p["since_ms"] if p["since_ms"] is not None else int(time.time() * 1000) - 60000
+    try:
+        record, seen = k.search_topic(p["bootstrap_servers"], p["topic"], p["needle"], since, p["timeout"])
+    except Exception as exc:  # pylint: disable=broad-except
+        module.fail_json(msg="Reading %s from %s: %s" % (p["topic"], p["bootstrap_servers"], exc))
+    module.exit_json(changed=False, found=record is not None, record=record, records_read=seen)
+
+
+if __name__ == "__main__":
+    main()
