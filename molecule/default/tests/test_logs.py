@@ -6,6 +6,7 @@ Deadlines are generous; the measured numbers go in the issue's note."""
 
 import json
 import os
+import shlex
 import subprocess
 import time
 import urllib.request
@@ -81,7 +82,7 @@ def lab(inventory):
 
 
 def python_on(node, script, *args, timeout=180):
-    cmd = node.run("timeout %d python3 -c %s %s" % (timeout, json.dumps(script), " ".join(json.dumps(str(a)) for a in args)))
+    cmd = node.run("timeout %d python3 -c %s %s" % (timeout, shlex.quote(script), " ".join(shlex.quote(str(a)) for a in args)))
     assert cmd.rc == 0, cmd.stderr
     return json.loads(cmd.stdout.strip().splitlines()[-1])
 
