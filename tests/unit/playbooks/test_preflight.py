@@ -2,15 +2,50 @@
 touched, with a message that names the host and the variable to fix."""
 
 import pytest
-from conftest import pair_inventory
+from conftest import pair_inventory, witness_inventory
 
 GOOD = {"n1": {"hapair_node_address": "192.0.2.11"}, "n2": {"hapair_node_address": "192.0.2.12"}}
 
 
 def test_a_good_inventory_passes_without_touching_a_host(run_playbook):
-    rc, out = run_playbook("preflight.yml", pair_inventory(pair_vars={"hapair_reserved_vips": ["192.0.2.100"]}))
+    rc, out = run_playbook("preflight.yml", pair_inventory())
     assert rc == 0, out
     assert "failed=0" in out
+
+
+def test_a_good_inventory_with_a_witness_passes(run_playbook):
+    rc, out = run_playbook("preflight.yml", witness_inventory())
+    assert rc == 0, out
+    assert "w1 : ok=" in out
+
+
+@pytest.mark.parametrize(
+    "inventory, message",
+    [
+        (
+            witness_inventory(in_witnesses=False),
+            "that group must also be a child of the group hapair_witnesses",
+        ),
+        (
+            witness_inventory(witness_hosts={"w1": {"hapair_node_address": "192.0.2.13"},
+                                             "w2": {"hapair_node_address": "192.0.2.14"}}),
+            "it holds: w1, w2",
+        ),
+        (
+            witness_inventory(pair_vars={"hapair_witness_group": "w_missing"}),
+            "n1 belongs to pair pair_t, but its hapair_pair_group is 'pair_t' and its hapair_witness_group 'w_missing'",
+        ),
+        (
+            witness_inventory(witness_hosts={"w1": {"hapair_node_address": "192.0.2.12"}}),
+            "two hosts have the same hapair_node_address (n1=192.0.2.11, n2=192.0.2.12, w1=192.0.2.12)",
+        ),
+    ],
+    ids=["witness-not-marked", "two-witnesses", "witness-group-disagrees", "witness-address-taken"],
+)
+def test_a_bad_witness_is_rejected(run_playbook, inventory, message):
+    rc, out = run_playbook("preflight.yml", inventory)
+    assert rc != 0
+    assert message in out, out
 
 
 @pytest.mark.parametrize(
@@ -38,14 +73,14 @@ def test_a_good_inventory_passes_without_touching_a_host(run_playbook):
         ),
         (
             pair_inventory(hosts={"n1": GOOD["n1"], "n2": GOOD["n1"]}),
-            "pair_t: two nodes have the same hapair_node_address (n1=192.0.2.11, n2=192.0.2.11)",
+            "pair_t: two hosts have the same hapair_node_address (n1=192.0.2.11, n2=192.0.2.11)",
         ),
         (
-            pair_inventory(pair_vars={"hapair_reserved_vips": ["192.0.2.12"]}),
+            pair_inventory(pair_vars={"hapair_reserved_vips": ["192.0.2.100", "192.0.2.12"]}),
             "hapair_reserved_vips holds '192.0.2.12', which is a node address",
         ),
         (
-            pair_inventory(pair_vars={"hapair_reserved_vips": ["web"]}),
+            pair_inventory(pair_vars={"hapair_reserved_vips": ["192.0.2.100", "web"]}),
             "hapair_reserved_vips holds 'web', which is not an IP address",
         ),
     ],
