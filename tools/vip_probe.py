@@ -79,6 +79,17 @@ def longest_failure(samples):
     return best, best_count, best_start
 
 
+def longest_gap(samples):
+    """Longest time between two successful answers (end of one to start of the next)."""
+    best, last_ok_end = 0.0, None
+    for t, ok, *_rest in samples:
+        if ok:
+            if last_ok_end is not None:
+                best = max(best, t - last_ok_end)
+            last_ok_end = _rest[-1] if _rest and isinstance(_rest[-1], float) else t
+    return best
+
+
 def read_states(cmd: str, nodes):
     states = {}
     for node in nodes:
@@ -94,7 +105,10 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--url", default="http://172.28.77.100/")
     parser.add_argument("--interval", type=float, default=0.01)
-    parser.add_argument("--timeout", type=float, default=0.25, help="seconds per request")
+    # Short: a canary on the same segment answers in a few ms, and a request
+    # caught by the move would otherwise hang for the whole timeout and hide
+    # how long the outage really was.
+    parser.add_argument("--timeout", type=float, default=0.05, help="seconds per request")
     parser.add_argument("--duration", type=float, default=10.0)
     parser.add_argument("--count", type=int, default=100000)
     parser.add_argument("--warmup", type=float, default=2.0, help="seconds before the fault")
@@ -121,7 +135,7 @@ def main(argv=None) -> int:
             fault_rc = subprocess.Popen(shlex.split(args.fault), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         t = time.time()
         ok, served_by, node = request(url.hostname, port, path, args.timeout)
-        samples.append((t, ok, served_by, node))
+        samples.append((t, ok, served_by, node, time.time()))
         next_at += args.interval
         delay = next_at - time.time()
         if delay > 0:
@@ -142,17 +156,24 @@ def main(argv=None) -> int:
         "failed": sum(1 for s in samples if not s[1]),
         "longest_failed_s": round(seconds, 3),
         "longest_failed_requests": count,
+        "longest_gap_between_answers_s": round(longest_gap(samples), 3),
         "longest_failed_starts_after_fault_s": round(stretch_start - fault_at, 3) if stretch_start and fault_at else None,
         "fault": args.fault,
         "fault_rc": fault_rc,
         "served_by_before": holder_before,
         "served_by_after": sorted({s[2] for s in after if s[1]}),
         "backends_answering": sorted({s[3] for s in samples if s[1] and s[3]}),
+        "failed_after_new_holder_answered": sum(1 for s in after if not s[1] and first_new and s[0] > first_new[0]),
+        "slowest_answer_s": round(max((s[4] - s[0] for s in samples if s[1]), default=0.0), 3),
         "first_answer_from_new_holder_s": round(first_new[0] - fault_at, 3) if first_new and fault_at else None,
     }
     if args.state_cmd and args.nodes:
         states = read_states(args.state_cmd, args.nodes)
-        summary["states"] = {n: (s or {}).get("state") for n, s in states.items()}
+        summary["states"] = {
+            n: {"state": (s or {}).get("state"), "previous": (s or {}).get("previous"),
+                "since_fault_s": round(float(s["since"]) - fault_at, 3) if s and fault_at else None}
+            for n, s in states.items()
+        }
         masters = [s for s in states.values() if s and s.get("state") == "MASTER"]
         if masters and fault_at:
             summary["vip_move_s"] = round(float(masters[0]["since"]) - fault_at, 3)
