@@ -126,3 +126,12 @@ def test_impossible_changes_are_errors(change, message):
     declared[0].update(change)
     _, errors = k.plan_topics(declared, topics, data["configs"])
     assert len(errors) == 1 and message in errors[0] and "hapair-access" in errors[0]
+
+
+def test_first_match_finds_the_marked_access_log_line():
+    records = [
+        {"partition": 0, "offset": 7, "timestamp": 1, "value": '{"uri":"/","status":200}'},
+        {"partition": 2, "offset": 9, "timestamp": 2, "value": '{"uri":"/?hapair-gate=abc123","status":200}'},
+    ]
+    assert k.first_match(records, "hapair-gate=abc123")["offset"] == 9
+    assert k.first_match(records, "hapair-gate=zzz") is None
