@@ -11,14 +11,14 @@ short_description: Report a Kafka KRaft cluster's brokers, quorum, topics and un
 version_added: 0.3.0
 description:
   - Asks the brokers, with Kafka's own admin protocol, for the registered brokers (Metadata),
-    the KRaft quorum of the metadata log (DescribeQuorum: leader, epoch, voters and observers
+    the KRaft quorum of the metadata log (DescribeQuorum, with the leader, epoch, voters and observers
     with their log end offsets, lag behind the leader and time since they last caught up), and
     every topic's partitions with their leader, replicas and in-sync replicas.
   - Returns a verdict, RV(healthy), with the reasons when it is false, so a playbook asserts on
     one value and shows the reasons.
   - Read-only; nothing in the cluster changes.
-  - Uses kafka-python (Debian's C(python3-kafka), installed by the C(hapair.stack.kafka) role):
-    pure Python and packaged by Debian, and its protocol layer can send DescribeQuorum, which no
+  - Uses kafka-python (Debian's C(python3-kafka), installed by the C(hapair.stack.kafka) role), which
+    is pure Python and packaged by Debian, and whose protocol layer can send DescribeQuorum, which no
     Python admin client wraps.
 author: hapair.stack maintainers
 requirements:
