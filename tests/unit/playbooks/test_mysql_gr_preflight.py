@@ -21,7 +21,10 @@ def with_witness(witness_vars=None, pair_vars=None):
                              "hapair_node_address": "192.0.2.13", **(witness_vars or {})}},
         }
     }
-    return pair_inventory(pair_vars={**common, **(pair_vars or {})}, extra_groups=witness)
+    inventory = pair_inventory(pair_vars={**common, **(pair_vars or {})}, extra_groups=witness)
+    # A witness's group is also a child of hapair_witnesses (the preflight's rule).
+    inventory["all"]["children"]["hapair_witnesses"] = {"children": {"witness_t": {}}}
+    return inventory
 
 
 def test_a_good_pair_passes(run_playbook):
@@ -70,12 +73,13 @@ def test_a_good_pair_with_a_witness_passes_its_checks(run_playbook):
             "w1: mysql_gr_member_weight is 50; a witness must have 0, so it is never elected primary",
         ),
         (
-            with_witness(witness_vars={"hapair_node_address": "192.0.2.12"}),
+            # The default server_id of n2 (its address as a number), given to the witness.
+            with_witness(witness_vars={"mysql_gr_server_id": 3221225996}),
             "mysql_gr_server_id must be a number from 1 to 4294967295, unique in the group",
         ),
     ],
     ids=["same-server-id", "seed-not-a-member", "seed-missing", "name-not-uuid", "names-differ",
-         "no-password", "witness-weight", "witness-same-address"],
+         "no-password", "witness-weight", "witness-same-server-id"],
 )
 def test_bad_group_input_is_rejected(run_playbook, inventory, message):
     rc, out = run_playbook("preflight.yml", inventory, "--limit", "pair_t", *ONLY_MYSQL)
