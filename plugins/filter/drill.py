@@ -1,0 +1,153 @@
+# -*- coding: utf-8 -*-
+# Copyright: hapair.stack contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The failover drill's measurements, for playbooks (playbooks/failover_drill.yml).
+
+Thin wrappers around plugins/module_utils/drill.py: the logic lives there,
+tested on its own; these only convert what a playbook holds (the probe's
+file as text, registered mysql_query results) into its inputs.
+"""
+
+from __future__ import annotations
+
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.hapair.stack.plugins.module_utils import drill
+
+DOCUMENTATION = r"""
+name: drill_analyze
+short_description: One failover drill scenario's result (RTO, lost writes, split brain, pass or fail)
+version_added: 0.3.0
+description:
+  - Takes the probe's records (the text of its JSON lines file) and the canary rows read on every
+    MySQL member afterwards, and returns what the scenario measured, with C(passed) and C(reasons)
+    against the thresholds.
+  - The same plugin file also provides C(drill_rows) (registered mysql_query results to rows per
+    member), C(drill_markdown) (the report's table) and C(drill_timeline_svg) (one scenario's
+    picture).
+positional: _input, rows_by_member
+options:
+  _input:
+    description: The probe's records, the text of its JSON lines file.
+    type: str
+    required: true
+  rows_by_member:
+    description: Member name to a mapping of sequence number to the member that committed it (see C(drill_rows)).
+    type: dict
+    required: true
+  instance:
+    description: The VRRP instance whose holder is checked for split brain.
+    type: str
+    default: web
+  thresholds:
+    description: C(rto_seconds) and C(lost_writes); the scenario passes when each measure is at most its threshold.
+    type: dict
+    default: {}
+"""
+
+EXAMPLES = r"""
+- name: Measure the scenario
+  ansible.builtin.set_fact:
+    result: >-
+      {{ lookup('ansible.builtin.file', probe_file)
+         | hapair.stack.drill_analyze(rows | hapair.stack.drill_rows, thresholds={'rto_seconds': 5, 'lost_writes': 0}) }}
+
+- name: The report's table
+  ansible.builtin.debug:
+    msg: "{{ [{'name': 'keepalived_stop', 'fault': 'keepalived stopped on ha1', 'result': result}] | hapair.stack.drill_markdown }}"
+"""
+
+RETURN = r"""
+_value:
+  description: The scenario's result.
+  type: dict
+  contains:
+    rto_seconds: {description: Longest stretch with no successful write., type: float}
+    lost_writes: {description: Acknowledged sequence numbers missing from any member., type: list, elements: int}
+    lost_by_member: {description: The same per member., type: dict}
+    committed_unacknowledged: {description: Writes that failed for the client yet were committed., type: list, elements: int}
+    divergent_commits: {description: Sequence numbers committed by different primaries., type: list, elements: int}
+    double_masters: {description: Stretches where two nodes held the VIP at once., type: list}
+    split_brain: {description: Whether either of the two above was found., type: bool}
+    writes_sent: {description: Writes the probe sent., type: int}
+    writes_acknowledged: {description: Writes answered 200 with their own sequence number., type: int}
+    vip_holders: {description: The VIP holder over time, as (from, to, node)., type: list}
+    primaries: {description: The MySQL primary over time, as (from, to, node)., type: list}
+    passed: {description: Whether every threshold was met., type: bool}
+    reasons: {description: Why not, one sentence each., type: list, elements: str}
+"""
+
+
+def drill_rows(results, column_seq="seq", column_db="db"):
+    """Registered mysql_query results (a loop over members, or a dict of
+    member to result) -> {member: {seq: db}}.
+
+    A loop result carries ``results``; each item names its member in
+    ``item`` (a string, or a dict with ``name``) or ``ansible_loop_var``.
+    A member whose query failed is left out: its rows are unknown, and the
+    caller must not count them as lost.
+    """
+    if isinstance(results, dict) and "results" in results:
+        items = results["results"]
+        pairs = []
+        for item in items:
+            member = item.get("item")
+            if isinstance(member, dict):
+                member = member.get("name") or member.get("host")
+            pairs.append((str(member), item))
+    elif isinstance(results, dict):
+        pairs = [(str(k), v) for k, v in results.items()]
+    else:
+        raise AnsibleFilterError("drill_rows expects a registered loop result or a dict of member to result")
+    rows = {}
+    for member, result in pairs:
+        if not isinstance(result, dict) or result.get("failed") or result.get("skipped") or result.get("unreachable"):
+            continue
+        query_result = result.get("query_result") or [[]]
+        table = query_result[0] if query_result else []
+        rows[member] = {int(row[column_seq]): row.get(column_db) for row in table}
+    return rows
+
+
+def drill_analyze(text, rows_by_member, instance="web", thresholds=None):
+    try:
+        records = drill.parse_records(text or "")
+    except ValueError as exc:
+        raise AnsibleFilterError(str(exc)) from exc
+    result = drill.analyze(records, rows_by_member or {}, instance=instance, thresholds=dict(thresholds or {}))
+    # Tuples do not survive Ansible's templating as such; lists do.
+    for key in ("vip_holders", "primaries", "double_masters"):
+        result[key] = [list(span) for span in result[key]]
+    return result
+
+
+def drill_seq_range(text):
+    """The first and last sequence numbers the probe sent: {first, last}
+    (both None when it sent nothing)."""
+    seqs = [r["seq"] for r in drill.parse_records(text or "")["writes"]]
+    return {"first": min(seqs) if seqs else None, "last": max(seqs) if seqs else None}
+
+
+def drill_markdown(rows):
+    try:
+        return drill.markdown_table(rows)
+    except (KeyError, TypeError) as exc:
+        raise AnsibleFilterError(f"drill_markdown: each row needs name, fault and result: {exc}") from exc
+
+
+def drill_timeline_svg(text, name, result, width=900):
+    records = drill.parse_records(text or "")
+    return drill.timeline_svg(name, result, records, width=width)
+
+
+class FilterModule:
+    """Failover drill filters."""
+
+    def filters(self):
+        return {
+            "drill_analyze": drill_analyze,
+            "drill_rows": drill_rows,
+            "drill_seq_range": drill_seq_range,
+            "drill_markdown": drill_markdown,
+            "drill_timeline_svg": drill_timeline_svg,
+        }

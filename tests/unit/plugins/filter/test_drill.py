@@ -1,0 +1,105 @@
+"""Unit tests of the drill's filter plugin (plugins/filter/drill.py)."""
+
+import json
+import xml.etree.ElementTree as ET
+
+import pytest
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.hapair.stack.plugins.filter import drill as f
+
+
+def w(seq, sent, ok=True, db="ha1"):
+    return {"type": "write", "seq": seq, "sent": sent, "answered": sent + 0.01, "ok": ok, "db": db, "node": "ha1"}
+
+
+def st(t, node, vrrp, role="SECONDARY"):
+    return {"type": "state", "t": t, "node": node, "ok": True, "vrrp": {"web": vrrp}, "gr_role": role}
+
+
+def text(records):
+    return "\n".join(json.dumps(r) for r in records)
+
+
+def query(rows):
+    """A registered community.mysql.mysql_query result for one SELECT."""
+    return {"changed": False, "query_result": [rows], "rowcount": [len(rows)]}
+
+
+def test_filters_are_exported():
+    assert set(f.FilterModule().filters()) == {
+        "drill_analyze", "drill_rows", "drill_seq_range", "drill_markdown", "drill_timeline_svg"}
+
+
+def test_rows_from_a_dict_of_members_skips_failed_and_unreachable():
+    rows = f.drill_rows({
+        "ha1": query([{"seq": 10, "db": "ha1"}, {"seq": 11, "db": "ha2"}]),
+        "ha2": {"failed": True, "msg": "Can't connect"},
+        "w1": {"unreachable": True, "msg": "container gone"},
+        "ha3": {"skipped": True},
+    })
+    assert rows == {"ha1": {10: "ha1", 11: "ha2"}}
+
+
+def test_rows_from_a_loop_result():
+    rows = f.drill_rows({"results": [
+        dict(query([{"seq": "5", "db": "ha1"}]), item="ha1"),
+        dict(query([]), item={"name": "ha2"}),
+    ]})
+    assert rows == {"ha1": {5: "ha1"}, "ha2": {}}
+
+
+def test_rows_rejects_other_input():
+    with pytest.raises(AnsibleFilterError):
+        f.drill_rows(["ha1"])
+
+
+def test_seq_range():
+    assert f.drill_seq_range(text([w(7, 1.0), w(9, 1.2), w(8, 1.1)])) == {"first": 7, "last": 9}
+    assert f.drill_seq_range("") == {"first": None, "last": None}
+
+
+def test_analyze_counts_a_lost_acknowledged_write_and_fails():
+    records = [w(1, 0.0), w(2, 0.1), w(3, 0.2, ok=False), w(4, 1.5)]
+    rows = {"ha1": {1: "ha1", 2: "ha1", 4: "ha1"}, "ha2": {1: "ha1", 4: "ha1"}}
+    result = f.drill_analyze(text(records), rows, thresholds={"rto_seconds": 5, "lost_writes": 0})
+    assert result["lost_writes"] == [2]
+    assert result["lost_by_member"] == {"ha1": [], "ha2": [2]}
+    assert result["passed"] is False
+    assert "1 acknowledged writes lost" in result["reasons"]
+    assert result["rto_seconds"] == pytest.approx(1.4, abs=0.001)
+
+
+def test_analyze_reports_two_vip_holders_as_split_brain_in_lists():
+    records = [w(1, 0.0), w(2, 1.0)] + [st(0.1, "ha1", "MASTER"), st(0.1, "ha2", "MASTER"),
+                                        st(0.3, "ha1", "MASTER"), st(0.3, "ha2", "MASTER")]
+    rows = {"ha1": {1: "ha1", 2: "ha1"}}
+    result = f.drill_analyze(text(records), rows, thresholds={})
+    assert result["split_brain"] is True
+    # Spans come back as lists (Ansible's templating keeps them).
+    assert all(isinstance(span, list) for span in result["double_masters"] + result["vip_holders"])
+    assert result["double_masters"][0][2] == ["ha1", "ha2"]
+
+
+def test_analyze_passes_a_clean_scenario_with_marks():
+    records = [w(i, i * 0.02) for i in range(100)] + [{"type": "mark", "t": 0.5, "event": "inject"}]
+    rows = {m: {i: "ha1" for i in range(100)} for m in ("ha1", "ha2", "w1")}
+    result = f.drill_analyze(text(records), rows, thresholds={"rto_seconds": 1, "lost_writes": 0})
+    assert result["passed"] is True and result["reasons"] == []
+    assert result["marks"][0]["event"] == "inject"
+
+
+def test_analyze_names_a_bad_record():
+    with pytest.raises(AnsibleFilterError, match="probe record 1"):
+        f.drill_analyze("garbage", {})
+
+
+def test_markdown_and_svg():
+    records = [w(1, 0.0), w(2, 0.5, ok=False), w(3, 1.0)]
+    result = f.drill_analyze(text(records), {"ha1": {1: "ha1", 3: "ha1"}}, thresholds={"rto_seconds": 5})
+    table = f.drill_markdown([{"name": "nginx_kill", "fault": "Nginx killed on ha1", "result": result}])
+    assert table.splitlines()[2].startswith("| nginx_kill | Nginx killed on ha1 | 1.00 | 2 / 3 | 0 | no | pass |")
+    svg = f.drill_timeline_svg(text(records), "nginx_kill", result)
+    assert ET.fromstring(svg).tag.endswith("svg")
+    with pytest.raises(AnsibleFilterError):
+        f.drill_markdown([{"name": "x"}])
