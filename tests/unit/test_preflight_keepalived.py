@@ -8,13 +8,20 @@ on any host), and the JSON callback tells which host failed with what.
 
 import json
 import os
+import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
 REPO = Path(__file__).resolve().parents[2]
+# The one beside this Python (the venv's), else the one on PATH.
+ANSIBLE_PLAYBOOK = next(
+    (str(p) for p in [Path(sys.executable).parent / "ansible-playbook"] if p.exists()),
+    shutil.which("ansible-playbook") or "ansible-playbook",
+)
 
 # case: (pair vars, {host suffix: host vars}, expected message part or None)
 CASES = {
@@ -93,7 +100,7 @@ def preflight(tmp_path_factory):
         ANSIBLE_HOME=str(work / "home"),
     )
     proc = subprocess.run(
-        ["ansible-playbook", "-i", str(work / "hosts.yml"), str(work / "play.yml")],
+        [ANSIBLE_PLAYBOOK, "-i", str(work / "hosts.yml"), str(work / "play.yml")],
         cwd=work, env=env, capture_output=True, text=True, timeout=300, check=False,
     )
     assert proc.stdout.strip(), proc.stderr
