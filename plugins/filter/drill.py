@@ -10,6 +10,8 @@ file as text, registered mysql_query results) into its inputs.
 
 from __future__ import annotations
 
+import json
+
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.hapair.stack.plugins.module_utils import drill
@@ -23,7 +25,8 @@ description:
     MySQL member afterwards, and returns what the scenario measured, with C(passed) and C(reasons)
     against the thresholds.
   - The same plugin file also provides C(drill_rows) (registered mysql_query results to rows per
-    member), C(drill_markdown) (the report's table) and C(drill_timeline_svg) (one scenario's
+    member), C(drill_seq_range) (the probe's first and last sequence numbers), C(drill_records_text)
+    (the probe's records with the scenario's marks), C(drill_markdown) (the report's table) and C(drill_timeline_svg) (one scenario's
     picture).
 positional: _input, rows_by_member
 options:
@@ -39,6 +42,11 @@ options:
     description: The VRRP instance whose holder is checked for split brain.
     type: str
     default: web
+  marks:
+    description: The scenario's steps (inject, restore, healthy) as dicts with C(t) and C(event), on the probe's clock.
+    type: list
+    elements: dict
+    default: []
   thresholds:
     description: C(rto_seconds) and C(lost_writes); the scenario passes when each measure is at most its threshold.
     type: dict
@@ -109,11 +117,23 @@ def drill_rows(results, column_seq="seq", column_db="db"):
     return rows
 
 
-def drill_analyze(text, rows_by_member, instance="web", thresholds=None):
+def _records(text, marks):
     try:
-        records = drill.parse_records(text or "")
+        return drill.parse_records(drill_records_text(text, marks))
     except ValueError as exc:
         raise AnsibleFilterError(str(exc)) from exc
+
+
+def drill_records_text(text, marks=None):
+    """The probe's records with the scenario's marks appended, one JSON
+    object a line (what the report keeps as <scenario>.jsonl)."""
+    lines = [line for line in (text or "").splitlines() if line.strip()]
+    lines += [json.dumps(dict(mark, type="mark"), sort_keys=True) for mark in marks or []]
+    return "\n".join(lines) + ("\n" if lines else "")
+
+
+def drill_analyze(text, rows_by_member, instance="web", thresholds=None, marks=None):
+    records = _records(text, marks)
     result = drill.analyze(records, rows_by_member or {}, instance=instance, thresholds=dict(thresholds or {}))
     # Tuples do not survive Ansible's templating as such; lists do.
     for key in ("vip_holders", "primaries", "double_masters"):
@@ -124,7 +144,7 @@ def drill_analyze(text, rows_by_member, instance="web", thresholds=None):
 def drill_seq_range(text):
     """The first and last sequence numbers the probe sent: {first, last}
     (both None when it sent nothing)."""
-    seqs = [r["seq"] for r in drill.parse_records(text or "")["writes"]]
+    seqs = [r["seq"] for r in _records(text, None)["writes"]]
     return {"first": min(seqs) if seqs else None, "last": max(seqs) if seqs else None}
 
 
@@ -135,8 +155,8 @@ def drill_markdown(rows):
         raise AnsibleFilterError(f"drill_markdown: each row needs name, fault and result: {exc}") from exc
 
 
-def drill_timeline_svg(text, name, result, width=900):
-    records = drill.parse_records(text or "")
+def drill_timeline_svg(text, name, result, width=900, marks=None):
+    records = _records(text, marks)
     return drill.timeline_svg(name, result, records, width=width)
 
 
@@ -147,6 +167,7 @@ class FilterModule:
         return {
             "drill_analyze": drill_analyze,
             "drill_rows": drill_rows,
+            "drill_records_text": drill_records_text,
             "drill_seq_range": drill_seq_range,
             "drill_markdown": drill_markdown,
             "drill_timeline_svg": drill_timeline_svg,

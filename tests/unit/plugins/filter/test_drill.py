@@ -28,7 +28,7 @@ def query(rows):
 
 def test_filters_are_exported():
     assert set(f.FilterModule().filters()) == {
-        "drill_analyze", "drill_rows", "drill_seq_range", "drill_markdown", "drill_timeline_svg"}
+        "drill_analyze", "drill_rows", "drill_records_text", "drill_seq_range", "drill_markdown", "drill_timeline_svg"}
 
 
 def test_rows_from_a_dict_of_members_skips_failed_and_unreachable():
@@ -103,3 +103,17 @@ def test_markdown_and_svg():
     assert ET.fromstring(svg).tag.endswith("svg")
     with pytest.raises(AnsibleFilterError):
         f.drill_markdown([{"name": "x"}])
+
+
+def test_records_text_appends_the_marks_as_lines():
+    out = f.drill_records_text(text([w(1, 0.0)]) + "\n", [{"t": 0.5, "event": "inject"}])
+    lines = out.splitlines()
+    assert len(lines) == 2 and out.endswith("\n")
+    assert json.loads(lines[1]) == {"type": "mark", "t": 0.5, "event": "inject"}
+    assert f.drill_records_text("", []) == ""
+
+
+def test_analyze_takes_marks_apart_from_the_probe_text():
+    result = f.drill_analyze(text([w(1, 0.0), w(2, 0.1)]), {"ha1": {1: "ha1", 2: "ha1"}},
+                             marks=[{"t": 0.05, "event": "inject"}, {"t": 0.08, "event": "restore"}])
+    assert [m["event"] for m in result["marks"]] == ["inject", "restore"]
