@@ -269,8 +269,14 @@ class Handler(BaseHTTPRequestHandler):
         pass
 
 
+class Server(ThreadingHTTPServer):
+    # socketserver's default backlog of 5 refuses connections (Nginx: 502)
+    # as soon as a burst of requests waits on a slow database.
+    request_queue_size = 128
+
+
 def main():
-    server = ThreadingHTTPServer((ADDRESS, PORT), Handler)
+    server = Server((ADDRESS, PORT), Handler)
     server.daemon_threads = True
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     print(f"canary {NODE} listening on {ADDRESS}:{PORT}", flush=True)

@@ -1,0 +1,122 @@
+"""playbooks/recover.yml on the two-member group (runs last: it kills a node).
+It refuses while the peer is alive and changes nothing; once the primary's
+node is killed it makes the survivor writable (the canary's writes through
+the web VIP land there); the killed node, started again, rejoins on its own
+and the pair is left whole (both ONLINE, both VIPs held). Deadlines are
+generous; measured times are printed (MEASURE lines) for the notes."""
+
+import importlib.util
+import os
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+_spec = importlib.util.spec_from_file_location(
+    "gr_drill", Path(__file__).resolve().parents[2] / "shared" / "gr_drill.py")
+gr = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(gr)
+
+RECOVER_DEADLINE = 600
+REJOIN_DEADLINE = 300
+VIP_DEADLINE = 60
+
+
+@pytest.fixture(scope="module")
+def lab(inventory):
+    hostvars = inventory["_meta"]["hostvars"]
+    pair_name = next(hv["hapair_pair_group"] for hv in hostvars.values())
+    pair = list(inventory[pair_name]["hosts"])
+    return {
+        "pair": pair,
+        "containers": {n: hostvars[n]["ansible_host"] for n in pair},
+        "address": {n: hostvars[n]["hapair_node_address"] for n in pair},
+        "web_vip": hostvars[pair[0]]["hapair_web_vip"],
+        "db_vip": hostvars[pair[0]]["hapair_db_vip"],
+        "state_urls": {n: f"http://{hostvars[n]['hapair_node_address']}:{hostvars[n].get('canary_port', 8080)}/state"
+                       for n in pair},
+    }
+
+
+def states(lab, seen_from):
+    """name -> (state, role) of every member NODE sees."""
+    by_address = {a: n for n, a in lab["address"].items()}
+    return {by_address[r[0]]: (r[1], r[2]) for r in gr.members(lab["containers"][seen_from])}
+
+
+def primary(lab, seen_from):
+    return next(n for n, (state, role) in states(lab, seen_from).items() if state == "ONLINE" and role == "PRIMARY")
+
+
+def recover(survivor, timeout=RECOVER_DEADLINE):
+    env = dict(os.environ)
+    env.setdefault("ANSIBLE_COLLECTIONS_PATH", str(gr.REPO / ".collections"))
+    return subprocess.run(
+        ["ansible-playbook", "-i", os.path.join(os.environ["MOLECULE_SCENARIO_DIRECTORY"], "inventory"),
+         str(gr.REPO / "playbooks" / "recover.yml"), "-e", f"recover_survivor={survivor}"],
+        capture_output=True, text=True, timeout=timeout, env=env)
+
+
+def test_recover_refuses_while_the_peer_is_alive(lab):
+    old = primary(lab, lab["pair"][0])
+    survivor = next(n for n in lab["pair"] if n != old)
+    before = states(lab, survivor)
+    run = recover(survivor)
+    assert run.returncode != 0, run.stdout
+    assert "REFUSED, nothing changed" in run.stdout and "answers ping" in run.stdout, run.stdout
+    assert f"{survivor}" in run.stdout and "changed=0" in run.stdout.split("PLAY RECAP")[-1], run.stdout
+    assert states(lab, survivor) == before
+    assert primary(lab, survivor) == old
+
+
+def test_recover_after_the_primary_is_killed_and_the_peer_rejoins(lab, tmp_path):
+    old = primary(lab, lab["pair"][0])
+    survivor = next(n for n in lab["pair"] if n != old)
+    probe = gr.Probe(tmp_path / "probe.jsonl", lab["web_vip"], lab["state_urls"])
+    try:
+        time.sleep(5)
+        probe.mark(f"docker kill {lab['containers'][old]}")
+        t_kill = time.time()
+        subprocess.run(["docker", "kill", lab["containers"][old]], check=True, capture_output=True, timeout=60)
+        time.sleep(2)
+        probe.mark("recover.yml")
+        t_recover = time.time()
+        run = recover(survivor)
+        recover_seconds = time.time() - t_recover
+        assert run.returncode == 0, run.stdout + run.stderr
+        assert gr.node_sql(lab["containers"][survivor], "SELECT @@super_read_only")[0][0] == "0"
+        gr.wait_for(f"the database VIP on {survivor}",
+                    lambda: gr.vip_holders({survivor: lab["containers"][survivor]}, lab["db_vip"]) == [survivor],
+                    VIP_DEADLINE)
+        time.sleep(5)
+        probe.mark("survivor writable")
+    finally:
+        records = probe.stop()
+    writes = records["writes"]
+    after = [w for w in writes if w["sent"] > t_recover and w.get("ok")]
+    assert after and after[-1]["db"] == survivor, "the canary's writes do not land on the survivor"
+    result = gr.drill.analyze(records, gr.rows_by_member({survivor: lab["containers"][survivor]}, probe.first_seq))
+    gr.report("pair_recover", result, {"recover_playbook_s": round(recover_seconds, 1),
+                                       "kill_to_first_write_s": gr.first_ok_after(writes, t_kill)})
+    assert result["lost_writes"] == [], result["lost_by_member"]
+
+    # The killed node starts again and rejoins with no manual step.
+    subprocess.run(["docker", "start", lab["containers"][old]], check=True, capture_output=True, timeout=120)
+    took = gr.wait_for(f"{old} ONLINE again", lambda: sorted(
+        n for n, (state, _) in states(lab, survivor).items() if state == "ONLINE") == sorted(lab["pair"]),
+        REJOIN_DEADLINE)
+    print(f"MEASURE {{\"scenario\": \"pair_rejoin\", \"start_to_online_s\": {took:.1f}}}")
+    # Every acknowledged write is on the returning node too.
+    gr.wait_for("the returning node holds every acknowledged write",
+                lambda: not gr.drill.lost_writes(writes, {old: gr.rows_by_member(
+                    {old: lab["containers"][old]}, probe.first_seq)[old].keys()})[old], REJOIN_DEADLINE)
+
+
+def test_the_pair_is_left_whole(lab):
+    seen_from = lab["pair"][0]
+    assert sorted(n for n, (state, _) in states(lab, seen_from).items() if state == "ONLINE") == sorted(lab["pair"])
+    gr.wait_for("the database VIP on the primary's node",
+                lambda: gr.vip_holders(lab["containers"], lab["db_vip"]) == [primary(lab, seen_from)], VIP_DEADLINE)
+    gr.wait_for("the web VIP on one node", lambda: len(gr.vip_holders(lab["containers"], lab["web_vip"])) == 1,
+                VIP_DEADLINE)
