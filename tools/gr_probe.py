@@ -23,7 +23,10 @@ import time
 
 import pymysql
 
-TABLE = "probe"
+# The canary's table (mysql_gr_app_tables): the application account may
+# only SELECT and INSERT there, so the probe creates and drops nothing and
+# numbers its rows from the clock (microseconds), above every earlier row.
+TABLE = "canary_writes"
 
 
 def connect(host, args, timeout=1.0):
@@ -54,13 +57,14 @@ def find_writer(nodes, args):
 
 
 def ensure_table(conn, fresh=False):
+    """Fail early when the canary's table is missing (the mysql_gr role creates it)."""
+    del fresh  # nothing is dropped: the account may not
     with conn.cursor() as cur:
-        if fresh:
-            cur.execute(f"DROP TABLE IF EXISTS {TABLE}")
-        cur.execute(
-            f"CREATE TABLE IF NOT EXISTS {TABLE} (seq BIGINT PRIMARY KEY, node VARCHAR(64), "
-            "at TIMESTAMP(6) DEFAULT CURRENT_TIMESTAMP(6))"
-        )
+        cur.execute(f"SELECT COUNT(*) FROM {TABLE} WHERE seq = 0")
+
+
+def first_seq():
+    return time.time_ns() // 1000
 
 
 def percentile(values, p):
@@ -76,9 +80,10 @@ def cmd_delay(args):
     ensure_table(primary, fresh=True)
     readers = [connect(h, args) for h in nodes if h != host]
     delays = []
-    for seq in range(1, args.count + 1):
+    base = first_seq()
+    for seq in range(base, base + args.count):
         with primary.cursor() as cur:
-            cur.execute(f"INSERT INTO {TABLE} (seq, node) VALUES (%s, %s)", (seq, host))
+            cur.execute(f"INSERT INTO {TABLE} (seq, node, db) VALUES (%s, %s, @@hostname)", (seq, "gr_probe"))
         start = time.monotonic()
         for reader in readers:
             while True:
@@ -97,9 +102,7 @@ def cmd_writer(args):
     host, conn = find_writer(nodes, args)
     if conn:
         ensure_table(conn, fresh=False)
-        with conn.cursor() as cur:
-            cur.execute(f"SELECT COALESCE(MAX(seq), 0) FROM {TABLE}")
-            seq = cur.fetchone()[0]
+        seq = first_seq()
     else:
         sys.exit("no writable node")
     end = time.monotonic() + args.seconds
@@ -115,7 +118,7 @@ def cmd_writer(args):
                     if conn is None:
                         raise pymysql.err.OperationalError(0, "no writable node")
                 with conn.cursor() as cur:
-                    cur.execute(f"INSERT INTO {TABLE} (seq, node) VALUES (%s, %s)", (seq, host))
+                    cur.execute(f"INSERT INTO {TABLE} (seq, node, db) VALUES (%s, %s, @@hostname)", (seq, "gr_probe"))
                 now = time.monotonic()
                 if now - last_ack > longest[0]:
                     longest = (now - last_ack, host, seq)
