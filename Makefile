@@ -15,7 +15,7 @@ PYTHON     ?= python3
 VENV       ?= .venv
 INVENTORY  ?= inventories/lab
 IMAGE      ?= hapair/node:sid
-SCENARIOS  ?= default
+SCENARIOS  ?= default witness
 COLLECTION := .collections/ansible_collections/hapair/stack
 
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
