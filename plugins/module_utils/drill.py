@@ -10,8 +10,9 @@ The probe (roles/drill/files/hapair-probe.py) writes one JSON object a line:
   ``db`` names the MySQL member that committed it, ``error`` says why a
   write failed.
 - ``{"type": "state", "t": t, "node": "ha1", "ok": true,
-  "vrrp": {"web": "MASTER"}, "gr_role": "PRIMARY"}``: one reading of a
-  node's own view (keepalived state per instance, its Group Replication role).
+  "vrrp": {"web": "MASTER"}, "held": {"web": true}, "gr_role": "PRIMARY"}``:
+  one reading of a node's own view (keepalived's state per instance, whether
+  the node's kernel holds the instance's VIPs, its Group Replication role).
 - ``{"type": "mark", "t": t, "event": "inject"}``: a step of the scenario.
 
 Everything here takes plain data and returns plain data, so that a filter
@@ -101,18 +102,31 @@ def divergent_commits(rows_by_member):
     return sorted(seq for seq, servers in seen.items() if len(servers) > 1)
 
 
-def master_intervals(states, instance):
-    """Where each node is known to have been MASTER: {node: [(from, to)]}.
+def holds_vip(record, instance):
+    """Whether one reading says its node holds the instance's VIPs.
 
-    A node is known MASTER between two consecutive readings that both say
-    MASTER; a lone MASTER reading is a point. Between a MASTER reading and a
-    reading that says otherwise (or fails), nothing is known: counting that
-    gap as MASTER would report a split brain at every clean handover.
+    The node's own addresses decide (what clients reach) when the reading
+    has them; older readings only have keepalived's recorded state.
+    """
+    if not record.get("ok"):
+        return False
+    held = record.get("held")
+    if isinstance(held, dict) and instance in held:
+        return bool(held[instance])
+    return (record.get("vrrp") or {}).get(instance) == MASTER
+
+
+def master_intervals(states, instance):
+    """Where each node is known to have held the VIPs: {node: [(from, to)]}.
+
+    A node is known to hold them between two consecutive readings that both
+    say so; a lone reading is a point. Between a reading that says so and
+    one that says otherwise (or fails), nothing is known: counting that gap
+    would report a split brain at every clean handover.
     """
     readings = {}
     for record in states:
-        state = (record.get("vrrp") or {}).get(instance) if record.get("ok") else None
-        readings.setdefault(record["node"], []).append((record["t"], state == MASTER))
+        readings.setdefault(record["node"], []).append((record["t"], holds_vip(record, instance)))
     intervals = {}
     for node, marks in readings.items():
         spans = []
@@ -130,7 +144,7 @@ def master_intervals(states, instance):
 
 
 def double_masters(states, instance):
-    """Stretches where two nodes were both known MASTER of one VRRP instance.
+    """Stretches where two nodes both held the VIPs of one VRRP instance.
 
     Returns [(from, to, [nodes])], overlapping findings merged.
     """
@@ -204,7 +218,7 @@ def analyze(records, rows_by_member, instance="web", thresholds=None):
         "double_masters": masters,
         "split_brain": bool(divergent or masters),
         "primaries_seen": accepted_by,
-        "vip_holders": holders(states, lambda r: (r.get("vrrp") or {}).get(instance) == MASTER),
+        "vip_holders": holders(states, lambda r: holds_vip(r, instance)),
         "primaries": holders(states, lambda r: r.get("gr_role") == "PRIMARY"),
         "marks": marks,
     }

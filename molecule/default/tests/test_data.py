@@ -180,12 +180,18 @@ def test_a_bad_seq_is_refused(pair):
 
 def test_each_canary_states_its_vrrp_and_group_role(group, pair):
     primary = primary_of(group)[0]
+    web_holders = []
     for name, hv in pair.items():
         status, body = http("GET", canary_url(hv, "/state"))
         assert status == 200 and body["node"] == name, body
         assert body["gr_state"] == "ONLINE", body
         assert body["gr_role"] == ("PRIMARY" if hv["hapair_node_address"] == primary else "SECONDARY"), body
         assert set(body["vrrp"]) >= {"web", "db"}, body
+        # What the node's kernel holds, beside what keepalived recorded.
+        assert body["held"]["db"] == (hv["hapair_node_address"] == primary), body
+        assert body["held"]["web"] == (body["vrrp"]["web"] == "MASTER"), body
+        web_holders += [name] if body["held"]["web"] else []
+    assert len(web_holders) == 1, web_holders
 
 
 def test_the_database_vip_is_on_the_primarys_node_alone(group, pair):

@@ -120,6 +120,15 @@ def test_both_nodes_answer_through_the_vip():
     assert {node for _, _, node in answers} == set(NODES)
 
 
+def test_one_notify_reader_records_the_state_changes(nodes):
+    # keepalived writes every change to one FIFO, read by one reader running
+    # as the script user; the state files it writes agree with the kernel.
+    for name, node in nodes.items():
+        readers = node.check_output("pgrep -u keepalived_script -f -c keepalived-notify || true").strip()
+        assert readers == "1", f"{name}: {readers} notify readers"
+    assert [n for n in nodes if state(nodes[n]) == "MASTER"] == holders(nodes)
+
+
 def test_stopping_keepalived_on_the_holder_moves_the_vip(nodes, holder):
     nodes[holder].check_output("systemctl stop keepalived")
     wait_for(f"the VIP on {other(holder)}", lambda: holders(nodes) == [other(holder)])

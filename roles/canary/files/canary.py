@@ -13,8 +13,11 @@ POST /write?seq=N -> 200 {"seq": N, "node": ..., "db": ...} only after COMMIT
 GET /read?seq=N   -> 200 {"seq": N, "present": bool, "db": ..., "reader": ...}
                      read from this node's own member.
 GET /state        -> 200 {"node": ..., "vrrp": {instance: state},
-                     "gr_role": ..., "gr_state": ...}: keepalived's state
-                     files and this node's member of the group.
+                     "held": {instance: bool}, "gr_role": ..., "gr_state": ...}:
+                     keepalived's state files (STOP for every instance while
+                     keepalived is not running), whether this node holds each
+                     instance's VIPs (the kernel's addresses, what clients
+                     reach), and this node's member of the group.
 A new connection per request (short timeouts), so a dead primary costs one
 error, never a hang, and the next request follows the VIP.
 """
@@ -23,6 +26,7 @@ import json
 import os
 import signal
 import ssl
+import subprocess
 import sys
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -58,7 +62,15 @@ def db_config(environ):
         "password": environ.get("CANARY_DB_PASSWORD", ""),
         "table": f"`{database}`.`{table}`",
         "timeout": float(environ.get("CANARY_DB_TIMEOUT", "2")),
+    }
+
+
+def vrrp_config(environ):
+    """Where keepalived's state files, pid file and manifest are."""
+    return {
         "state_dir": environ.get("CANARY_VRRP_STATE_DIR", "/var/lib/hapair/vrrp"),
+        "pid_file": environ.get("CANARY_VRRP_PID_FILE", "/run/keepalived.pid"),
+        "manifest": environ.get("CANARY_VRRP_MANIFEST", "/etc/keepalived/hapair-vips.json"),
     }
 
 
@@ -125,6 +137,53 @@ def vrrp_states(state_dir):
     return states
 
 
+def keepalived_running(pid_file):
+    """Whether the process named in keepalived's pid file is alive."""
+    try:
+        with open(pid_file, encoding="ascii") as handle:
+            pid = int(handle.read().strip() or 0)
+    except (OSError, ValueError):
+        return False
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except PermissionError:
+        return True  # alive, owned by root
+    except OSError:
+        return False
+    return True
+
+
+def held_addresses(ip_json):
+    """Every address in the text of ``ip -j addr``."""
+    return {a.get("local") for link in json.loads(ip_json or "[]") for a in link.get("addr_info") or []}
+
+
+def vips_held(manifest, addresses):
+    """instance -> whether this node holds every VIP of the instance.
+
+    manifest is keepalived's manifest of this node (role hapair.stack.keepalived).
+    """
+    held = {}
+    for instance in manifest.get("instances") or []:
+        vips = [str(v.get("address") or v.get("cidr") or "" if isinstance(v, dict) else v).split("/")[0]
+                for v in instance.get("vips") or []]
+        held[instance.get("name")] = bool(vips) and all(v in addresses for v in vips)
+    return held
+
+
+def read_vips_held(manifest_path):
+    """vips_held() of this node, or {} when there is no manifest or no answer from ip."""
+    try:
+        with open(manifest_path, encoding="utf-8") as handle:
+            manifest = json.load(handle)
+        run = subprocess.run(["ip", "-j", "addr", "show"], capture_output=True, text=True, timeout=2, check=True)
+        return vips_held(manifest, held_addresses(run.stdout))
+    except (OSError, ValueError, subprocess.SubprocessError):
+        return {}
+
+
 class Database:
     """A connection per call: to the database VIP for writes, to this node's member for reads."""
 
@@ -185,6 +244,7 @@ class Database:
 
 
 DB_CONFIG = db_config(os.environ)
+VRRP = vrrp_config(os.environ)
 DB = Database(DB_CONFIG) if DB_CONFIG else None
 
 
@@ -253,7 +313,10 @@ class Handler(BaseHTTPRequestHandler):
         self._send(200, read_answer(seq, row, reader))
 
     def _state(self):
-        body = {"node": NODE, "vrrp": vrrp_states(DB_CONFIG["state_dir"] if DB_CONFIG else "/var/lib/hapair/vrrp")}
+        vrrp = vrrp_states(VRRP["state_dir"])
+        if not keepalived_running(VRRP["pid_file"]):
+            vrrp = dict.fromkeys(vrrp, "STOP")
+        body = {"node": NODE, "vrrp": vrrp, "held": read_vips_held(VRRP["manifest"])}
         body["gr_role"], body["gr_state"] = None, None
         if DB:
             try:

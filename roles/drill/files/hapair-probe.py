@@ -50,7 +50,7 @@ def read_state(node, url, timeout):
     record = {"type": "state", "node": node, "t": time.time()}
     try:
         _, body = call(url, timeout)
-        record.update(ok=True, vrrp=body.get("vrrp", {}), gr_role=body.get("gr_role"))
+        record.update(ok=True, vrrp=body.get("vrrp", {}), held=body.get("held"), gr_role=body.get("gr_role"))
     except Exception as exc:  # noqa: BLE001
         record.update(ok=False, error=f"{type(exc).__name__}: {exc}")
     return record

@@ -93,6 +93,29 @@ def test_an_unreadable_node_is_not_counted_as_master():
     assert drill.double_masters(states, "web") == []
 
 
+def test_held_addresses_decide_over_a_stale_recorded_state():
+    # keepalived stopped on ha1: its state file still says MASTER, but the
+    # kernel no longer holds the VIP there, so there is no split brain...
+    stopped = [
+        dict(s(0.0, "ha1", "MASTER"), held={"web": False}),
+        dict(s(0.1, "ha2", "MASTER"), held={"web": True}),
+        dict(s(0.2, "ha1", "MASTER"), held={"web": False}),
+        dict(s(0.3, "ha2", "MASTER"), held={"web": True}),
+    ]
+    assert drill.double_masters(stopped, "web") == []
+    # ...while both kernels holding it is one, whatever the state files say.
+    both = [
+        dict(s(0.0, "ha1", "BACKUP"), held={"web": True}),
+        dict(s(0.1, "ha2", "MASTER"), held={"web": True}),
+        dict(s(0.2, "ha1", "BACKUP"), held={"web": True}),
+        dict(s(0.3, "ha2", "MASTER"), held={"web": True}),
+    ]
+    assert drill.double_masters(both, "web") == [(0.1, 0.2, ["ha1", "ha2"])]
+    # A reading without addresses for the instance falls back to the state.
+    assert drill.holds_vip(dict(s(0.0, "ha1", "MASTER"), held={}), "web")
+    assert not drill.holds_vip(dict(s(0.0, "ha1", "MASTER"), held={"web": True}, ok=False), "web")
+
+
 def test_holders_over_time():
     states = [
         s(0.0, "ha1", "MASTER", "PRIMARY"),

@@ -4,6 +4,7 @@ against a real MySQL is checked in Molecule (molecule/default/tests/test_data.py
 
 import importlib.util
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -103,3 +104,33 @@ def test_db_config_reads_the_environment_file(canary):
 def test_db_config_refuses_odd_table_names(canary):
     with pytest.raises(ValueError, match="odd"):
         canary.db_config({"CANARY_DB_WRITE_HOST": "192.0.2.101", "CANARY_DB_TABLE": "t; DROP TABLE x"})
+
+
+IP_ADDR = json.dumps([
+    {"ifname": "lo", "addr_info": [{"family": "inet", "local": "127.0.0.1", "prefixlen": 8}]},
+    {"ifname": "eth0", "addr_info": [{"family": "inet", "local": "192.0.2.11", "prefixlen": 24},
+                                     {"family": "inet", "local": "192.0.2.100", "prefixlen": 24}]},
+])
+
+
+def test_vips_held_says_which_instances_this_node_holds(canary):
+    manifest = {"instances": [
+        {"name": "web", "vips": [{"address": "192.0.2.100", "cidr": "192.0.2.100/24"}]},
+        {"name": "db", "vips": ["192.0.2.101/24"]},
+        {"name": "none", "vips": []},
+    ]}
+    held = canary.held_addresses(IP_ADDR)
+    assert canary.vips_held(manifest, held) == {"web": True, "db": False, "none": False}
+
+
+def test_read_vips_held_without_a_manifest_is_empty(canary, tmp_path):
+    assert canary.read_vips_held(str(tmp_path / "missing.json")) == {}
+
+
+def test_keepalived_running_follows_the_pid_file(canary, tmp_path):
+    pid_file = tmp_path / "keepalived.pid"
+    assert not canary.keepalived_running(str(pid_file))
+    pid_file.write_text(f"{os.getpid()}\n")
+    assert canary.keepalived_running(str(pid_file))
+    pid_file.write_text("garbage\n")
+    assert not canary.keepalived_running(str(pid_file))

@@ -1,0 +1,70 @@
+"""keepalived's notify FIFO reader (roles/keepalived/templates/keepalived-notify.sh.j2),
+rendered and run against a real FIFO, the way keepalived runs it: the state
+files follow the lines in the order they were written, however fast they come.
+Its life under keepalived itself is checked in Molecule."""
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import jinja2
+import pytest
+
+TEMPLATE = Path(__file__).resolve().parents[4] / "roles" / "keepalived" / "templates" / "keepalived-notify.sh.j2"
+
+pytestmark = pytest.mark.skipif(not shutil.which("logger"), reason="needs logger (util-linux)")
+
+
+@pytest.fixture
+def reader(tmp_path):
+    """Start the reader on a FIFO; yield a function that writes lines and waits for the reader to end."""
+    env = jinja2.Environment(undefined=jinja2.StrictUndefined)
+    env.filters["comment"] = lambda text: "# " + text
+    env.filters["quote"] = lambda text: "'" + text.replace("'", "'\\''") + "'"
+    state_dir = tmp_path / "vrrp"
+    state_dir.mkdir()
+    script = tmp_path / "keepalived-notify"
+    script.write_text(env.from_string(TEMPLATE.read_text()).render(
+        ansible_managed="managed", keepalived_script_user="nobody", keepalived_state_dir=str(state_dir)))
+    script.chmod(0o755)
+    fifo = tmp_path / "notify.fifo"
+    os.mkfifo(fifo)
+    proc = subprocess.Popen([str(script), str(fifo)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    def feed(*lines):
+        with open(fifo, "w", encoding="ascii") as handle:
+            for line in lines:
+                handle.write(line + "\n")
+        _, err = proc.communicate(timeout=30)  # end of file: the writer closed
+        assert proc.returncode == 0, err
+        return {p.stem: json.loads(p.read_text()) for p in state_dir.glob("*.state")}
+
+    yield feed
+    if proc.poll() is None:
+        proc.kill()
+
+
+def test_a_burst_of_changes_leaves_the_last_state(reader):
+    burst = []
+    for _ in range(50):
+        burst += ['INSTANCE "web" MASTER 100', 'INSTANCE "web" BACKUP 100']
+    states = reader(*burst, 'INSTANCE "db" MASTER 90')
+    assert states["web"]["state"] == "BACKUP" and states["web"]["previous"] == "MASTER"
+    assert states["db"] == {**states["db"], "instance": "db", "kind": "INSTANCE", "state": "MASTER",
+                            "previous": "", "priority": 90}
+    assert states["web"]["since"] > 0 and states["web"]["since_iso"].endswith("Z")
+
+
+def test_odd_lines_are_ignored(reader):
+    states = reader(
+        'INSTANCE "web" MASTER 100',
+        'VS "192.0.2.1:80" UP 1',               # a checker's line: not VRRP's
+        'INSTANCE "bad name" BACKUP 100',       # a name the state files cannot hold
+        'INSTANCE "../x" BACKUP 100',
+        'INSTANCE "web" master; 100',
+        'INSTANCE "web" FAULT notanumber',
+    )
+    assert sorted(states) == ["web"]
+    assert states["web"]["state"] == "FAULT" and states["web"]["priority"] == 0
