@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: hapair.stack contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Kafka admin code shared by the kafka_status and kafka_topics modules.
+"""Kafka code shared by the kafka_search, kafka_status and kafka_topics modules.
 
 The client is kafka-python (Debian's python3-kafka), chosen because it is
 pure Python and packaged by Debian, so the kafka role installs it with apt
@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import time
 
+from ansible.module_utils.basic import missing_required_lib
+
 try:
     from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
     from kafka.admin import ConfigResource, ConfigResourceType, NewPartitions, NewTopic
@@ -31,6 +33,9 @@ try:
 except ImportError as exc:  # pragma: no cover - depends on the host
     HAS_KAFKA = False
     KAFKA_IMPORT_ERROR = exc
+
+# What to install when the client is missing: the pip name and Debian's package.
+KAFKA_LIBRARY = "kafka-python (Debian: python3-kafka)"
 
 METADATA_TOPIC = "__cluster_metadata"
 
@@ -93,6 +98,33 @@ if HAS_KAFKA:
             ("tags", TaggedFields),
         )
 
+
+# --------------------------------------------------------------------------
+# What every Kafka module starts with.
+
+def client_argument_spec(timeout_default):
+    """The connection options every Kafka module takes, for its argument_spec.
+
+    Documented once in the hapair.stack.kafka_client doc fragment. The
+    timeout default is the module's own (kafka_topics waits longer than the
+    status modules), so the caller passes it.
+    """
+    return {
+        "bootstrap_servers": {"type": "str", "required": True},
+        "timeout": {"type": "float", "default": timeout_default},
+    }
+
+
+def require_client(module):
+    """Fail the module, naming the package to install, when kafka-python is
+    missing; the modules call it before they touch Kafka, so a host without
+    the client gets that message rather than a NameError."""
+    if not HAS_KAFKA:
+        module.fail_json(msg=missing_required_lib(KAFKA_LIBRARY), exception=str(KAFKA_IMPORT_ERROR))
+
+
+# --------------------------------------------------------------------------
+# Talking to Kafka.
 
 def connect(bootstrap_servers, timeout):
     """An admin client on the given brokers (comma-separated host:port)."""

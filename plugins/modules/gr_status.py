@@ -54,15 +54,8 @@ options:
     default: 100
 requirements:
   - PyMySQL on the managed node (python3-pymysql).
-attributes:
-  check_mode:
-    support: full
-    description: Reads only; runs the same in check mode.
-  diff_mode:
-    support: none
-  idempotent:
-    support: full
-    description: Never changes anything.
+extends_documentation_fragment:
+  - hapair.stack.attributes.read_only
 author:
   - hapair.stack maintainers
 """

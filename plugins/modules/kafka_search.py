@@ -15,23 +15,10 @@ description:
     prove a request's access-log line reached Kafka and is readable from a given broker.
   - Read-only; it commits no consumer offsets.
 author: hapair.stack maintainers
-requirements:
-  - kafka-python on the host that runs the module (Debian's C(python3-kafka)).
-attributes:
-  check_mode:
-    support: full
-    description: The module only reads; it runs the same in check mode.
-  diff_mode:
-    support: none
-    description: Nothing changes, so there is nothing to show.
-  idempotent:
-    support: full
-    description: Reading changes nothing.
+extends_documentation_fragment:
+  - hapair.stack.kafka_client
+  - hapair.stack.attributes.read_only
 options:
-  bootstrap_servers:
-    description: Brokers to read from, C(host:port) separated by commas.
-    type: str
-    required: true
   topic:
     description: The topic to search.
     type: str
@@ -45,7 +32,6 @@ options:
     type: int
   timeout:
     description: Seconds to wait for the record.
-    type: float
     default: 10
 """
 
@@ -76,7 +62,7 @@ records_read:
 
 import time
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.hapair.stack.plugins.module_utils import kafka as k
 
@@ -84,17 +70,14 @@ from ansible_collections.hapair.stack.plugins.module_utils import kafka as k
 def main():
     module = AnsibleModule(
         argument_spec={
-            "bootstrap_servers": {"type": "str", "required": True},
+            **k.client_argument_spec(timeout_default=10),
             "topic": {"type": "str", "required": True},
             "needle": {"type": "str", "required": True},
             "since_ms": {"type": "int"},
-            "timeout": {"type": "float", "default": 10},
         },
         supports_check_mode=True,
     )
-    if not k.HAS_KAFKA:
-        module.fail_json(msg=missing_required_lib("kafka-python (Debian: python3-kafka)"),
-                         exception=str(k.KAFKA_IMPORT_ERROR))
+    k.require_client(module)
     p = module.params
     since = p["since_ms"] if p["since_ms"] is not None else int(time.time() * 1000) - 60000
     try:

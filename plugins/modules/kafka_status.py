@@ -21,23 +21,10 @@ description:
     is pure Python and packaged by Debian, and whose protocol layer can send DescribeQuorum, which no
     Python admin client wraps.
 author: hapair.stack maintainers
-requirements:
-  - kafka-python 2.x on the host that runs the module (Debian's C(python3-kafka)).
-attributes:
-  check_mode:
-    support: full
-    description: The module only reads; it runs the same in check mode.
-  diff_mode:
-    support: none
-    description: Nothing changes, so there is nothing to show.
-  idempotent:
-    support: full
-    description: Reading state twice changes nothing.
+extends_documentation_fragment:
+  - hapair.stack.kafka_client
+  - hapair.stack.attributes.read_only
 options:
-  bootstrap_servers:
-    description: Brokers to ask, C(host:port) separated by commas.
-    type: str
-    required: true
   expected_brokers:
     description: Broker ids that must be registered; a missing one makes the verdict false.
     type: list
@@ -58,7 +45,6 @@ options:
     default: 1000
   timeout:
     description: Seconds to wait for each answer. Without a quorum leader, DescribeQuorum waits this long.
-    type: float
     default: 10
 """
 
@@ -136,7 +122,7 @@ under_replicated:
 
 import time
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.hapair.stack.plugins.module_utils import kafka as k
 
@@ -144,18 +130,15 @@ from ansible_collections.hapair.stack.plugins.module_utils import kafka as k
 def main():
     module = AnsibleModule(
         argument_spec={
-            "bootstrap_servers": {"type": "str", "required": True},
+            **k.client_argument_spec(timeout_default=10),
             "expected_brokers": {"type": "list", "elements": "int", "default": []},
             "expected_topics": {"type": "list", "elements": "str", "default": []},
             "include_internal": {"type": "bool", "default": False},
             "max_voter_lag": {"type": "int", "default": 1000},
-            "timeout": {"type": "float", "default": 10},
         },
         supports_check_mode=True,
     )
-    if not k.HAS_KAFKA:
-        module.fail_json(msg=missing_required_lib("kafka-python (Debian: python3-kafka)"),
-                         exception=str(k.KAFKA_IMPORT_ERROR))
+    k.require_client(module)
     p = module.params
     try:
         admin = k.connect(p["bootstrap_servers"], p["timeout"])

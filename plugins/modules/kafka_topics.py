@@ -16,8 +16,8 @@ description:
   - Never deletes a topic, never removes partitions and never changes a replication factor in
     place; a declaration that asks for that fails with a message.
 author: hapair.stack maintainers
-requirements:
-  - kafka-python on the host that runs the module (Debian's C(python3-kafka)).
+extends_documentation_fragment:
+  - hapair.stack.kafka_client
 attributes:
   check_mode:
     support: full
@@ -29,10 +29,6 @@ attributes:
     support: full
     description: A second run with the same topics finds nothing to do.
 options:
-  bootstrap_servers:
-    description: The brokers' client addresses, C(host:port) separated by commas.
-    type: str
-    required: true
   topics:
     description: The declared topics (the kafka role's C(kafka_topics)).
     type: list
@@ -62,8 +58,6 @@ options:
         type: dict
         default: {}
   timeout:
-    description: Seconds to wait for each answer.
-    type: float
     default: 30
 """
 
@@ -89,7 +83,7 @@ actions:
             "configs": {"min.insync.replicas": "1", "retention.ms": "604800000"}}]
 """
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.hapair.stack.plugins.module_utils import kafka as k
 
@@ -97,7 +91,7 @@ from ansible_collections.hapair.stack.plugins.module_utils import kafka as k
 def main():
     module = AnsibleModule(
         argument_spec={
-            "bootstrap_servers": {"type": "str", "required": True},
+            **k.client_argument_spec(timeout_default=30),
             "topics": {
                 "type": "list", "elements": "dict", "required": True,
                 "options": {
@@ -109,13 +103,10 @@ def main():
                     "configs": {"type": "dict", "default": {}},
                 },
             },
-            "timeout": {"type": "float", "default": 30},
         },
         supports_check_mode=True,
     )
-    if not k.HAS_KAFKA:
-        module.fail_json(msg=missing_required_lib("kafka-python (Debian: python3-kafka)"),
-                         exception=str(k.KAFKA_IMPORT_ERROR))
+    k.require_client(module)
     params = module.params
     try:
         admin = k.connect(params["bootstrap_servers"], params["timeout"])

@@ -20,16 +20,8 @@ description:
 author: hapair.stack maintainers
 requirements:
   - C(ip) from iproute2 with JSON output (C(-j)) on the host.
-attributes:
-  check_mode:
-    support: full
-    description: The module only reads; it runs the same in check mode.
-  diff_mode:
-    support: none
-    description: Nothing changes, so there is nothing to show.
-  idempotent:
-    support: full
-    description: Reading state twice changes nothing.
+extends_documentation_fragment:
+  - hapair.stack.attributes.read_only
 options:
   manifest:
     description:
