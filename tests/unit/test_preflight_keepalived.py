@@ -41,6 +41,7 @@ CASES = {
     "peers_asymmetric": ({}, {"a": {"keepalived_unicast_peers": ["SUBNET.13"]}}, "unicast peers must be symmetric"),
     "v3_with_auth": ({"keepalived_auth_pass": "s3cret"}, {}, "VRRP version 3 has no authentication"),
     "v2_subsecond": ({"keepalived_vrrp_version": 2, "keepalived_advert_int": 0.1}, {}, "sub-second, which needs VRRP version 3"),
+    "nice_range": ({"keepalived_vrrp_nice": -30}, {}, "keepalived_vrrp_nice is '-30'; set a nice value from -20"),
     "unknown_track": ({"keepalived_extra_instances": [{"name": "db", "virtual_router_id": 52, "vips": ["SUBNET.101"],
                                                        "track_scripts": ["nope"]}]}, {},
                       "track_scripts names 'nope', which is not in keepalived_scripts"),
