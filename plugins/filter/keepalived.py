@@ -25,6 +25,8 @@ description:
     instances with every key filled, and the problems found.
   - A per-host C(priority) may be given per instance as a mapping of
     inventory host name to priority; otherwise the host's default applies.
+  - An instance may name a C(notify_master) script (an absolute path) and
+    the C(notify_master_user) it runs as.
   - VRRP version 3 has no authentication (RFC 5798 removed it); an
     authentication password with version 3 is reported as a problem rather
     than silently dropped.
@@ -202,6 +204,13 @@ def plan_instance(index, instance, host, defaults, variable="keepalived_instance
             except ValueError:
                 problems.append(f"{where}: unicast peer or source {peer!r} is not an IP address (keepalived_unicast_peers, hapair_node_address)")
 
+    notify_master = str(instance.get("notify_master") or "")
+    notify_user = str(instance.get("notify_master_user") or "")
+    if notify_master and not notify_master.startswith("/"):
+        problems.append(f"{where}: notify_master {notify_master!r} must be an absolute path")
+    if notify_user and not notify_user.replace("_", "").replace("-", "").isalnum():
+        problems.append(f"{where}: notify_master_user {notify_user!r} must be a user name")
+
     interface = str(pick("interface") or "")
     if not interface:
         problems.append(f"{where}: interface is empty (keepalived_interface)")
@@ -222,6 +231,8 @@ def plan_instance(index, instance, host, defaults, variable="keepalived_instance
         "vips": vips,
         "track_processes": [str(x) for x in _as_list(pick("track_processes"))],
         "track_scripts": [str(x) for x in _as_list(pick("track_scripts"))],
+        "notify_master": notify_master,
+        "notify_master_user": notify_user,
     }
     return planned, problems
 

@@ -199,3 +199,30 @@ def test_the_database_vip_is_on_the_primarys_node_alone(group, pair):
     primary = primary_of(group)[0]
     expected = [n for n, v in pair.items() if v["hapair_node_address"] == primary]
     wait_for(f"the database VIP on {expected}", lambda: vip_holders(pair, hv["hapair_db_vip"]) == expected)
+
+
+def test_keepalived_gone_on_the_primarys_node_brings_the_primary_to_the_database_vip(group, pair):
+    """keepalived stopped on the primary's node puts the database VIP on the
+    other node, a SECONDARY; its follow script moves the primary there (the
+    old primary still answers), so writes through the web VIP work again
+    before keepalived returns. Left with keepalived running everywhere and
+    the database VIP on the primary's node (the primary stays where it went)."""
+    hv = next(iter(pair.values()))
+    old = primary_of(group)[0]
+    old_name = next(n for n, v in pair.items() if v["hapair_node_address"] == old)
+    other = next(n for n in pair if n != old_name)
+    subprocess.run(["docker", "exec", pair[old_name]["ansible_host"], "systemctl", "stop", "keepalived"],
+                   check=True, timeout=60)
+    try:
+        wait_for(f"the database VIP on {other}", lambda: vip_holders(pair, hv["hapair_db_vip"]) == [other])
+        wait_for(f"the primary on {other}", lambda: primary_of(group)[0] == pair[other]["hapair_node_address"])
+        wait_for(f"a canary write committed on {other}",
+                 lambda: http("POST", f"http://{hv['hapair_web_vip']}/write?seq={time.time_ns() // 1000}")[1].get("db")
+                 == other)
+    finally:
+        subprocess.run(["docker", "exec", pair[old_name]["ansible_host"], "systemctl", "start", "keepalived"],
+                       check=True, timeout=60)
+    # The returning node is a SECONDARY now: it does not take the VIP back.
+    time.sleep(3)
+    assert vip_holders(pair, hv["hapair_db_vip"]) == [other]
+    assert primary_of(group)[0] == pair[other]["hapair_node_address"]

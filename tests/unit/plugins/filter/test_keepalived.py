@@ -36,6 +36,16 @@ def test_a_per_host_priority_mapping_wins():
     assert plan(host="ha2", instances=[{**WEB, "priority": {"ha1": 200}}], priority=90)["instances"][0]["priority"] == 90
 
 
+def test_a_notify_master_script_and_its_user_are_kept():
+    db = {"name": "db", "virtual_router_id": 52, "vips": ["192.0.2.101"],
+          "notify_master": "/usr/local/lib/hapair/mysql-follow-vip", "notify_master_user": "root"}
+    result = plan(instances=[WEB, db])
+    assert result["problems"] == []
+    web, planned = result["instances"]
+    assert (web["notify_master"], web["notify_master_user"]) == ("", "")
+    assert (planned["notify_master"], planned["notify_master_user"]) == ("/usr/local/lib/hapair/mysql-follow-vip", "root")
+
+
 def test_multicast_has_no_peers():
     web = plan(unicast=False)["instances"][0]
     assert web["unicast"] is False and web["unicast_peers"] == [] and web["unicast_src_ip"] == ""
@@ -53,6 +63,8 @@ def test_multicast_has_no_peers():
     ({"unicast_peers": []}, {}, "keepalived_unicast_peers is empty"),
     ({}, {"track_scripts": ["mysql"]}, "track_scripts names 'mysql'"),
     ({}, {"name": "bad name"}, "must be a word"),
+    ({}, {"notify_master": "relative/script"}, "notify_master 'relative/script' must be an absolute path"),
+    ({}, {"notify_master": "/usr/local/bin/x", "notify_master_user": "root; rm"}, "must be a user name"),
 ])
 def test_bad_inputs_are_named(overrides, instance, message):
     problems = plan(instances=[{**WEB, **instance}], **overrides)["problems"]

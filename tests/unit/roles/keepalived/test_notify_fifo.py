@@ -68,3 +68,10 @@ def test_odd_lines_are_ignored(reader):
     )
     assert sorted(states) == ["web"]
     assert states["web"]["state"] == "FAULT" and states["web"]["priority"] == 0
+
+
+def test_an_event_that_is_not_a_state_leaves_the_state_alone(reader):
+    # keepalived 2.3 also writes MASTER_RX_LOWER_PRI when a MASTER hears a
+    # peer of lower priority (after a brief double MASTER): still MASTER.
+    states = reader('INSTANCE "web" MASTER 150', 'INSTANCE "web" MASTER_RX_LOWER_PRI 150')
+    assert states["web"]["state"] == "MASTER" and states["web"]["previous"] == ""
