@@ -174,9 +174,13 @@ def main(argv=None) -> int:
                 "since_fault_s": round(float(s["since"]) - fault_at, 3) if s and fault_at else None}
             for n, s in states.items()
         }
-        masters = [s for s in states.values() if s and s.get("state") == "MASTER"]
-        if masters and fault_at:
-            summary["vip_move_s"] = round(float(masters[0]["since"]) - fault_at, 3)
+        # The new holder: a MASTER since the fault. A keepalived that was
+        # stopped may leave its own MASTER record behind (its notify reader
+        # stops with it), dated before the fault.
+        masters = sorted(float(s["since"]) for s in states.values()
+                         if s and s.get("state") == "MASTER" and fault_at and float(s["since"]) >= fault_at)
+        if masters:
+            summary["vip_move_s"] = round(masters[0] - fault_at, 3)
     print(json.dumps(summary))
     return 0
 
