@@ -7,28 +7,19 @@ import json
 import os
 import shutil
 import subprocess
-from pathlib import Path
 
-import jinja2
 import pytest
-
-TEMPLATE = Path(__file__).resolve().parents[4] / "roles" / "keepalived" / "templates" / "keepalived-notify.sh.j2"
 
 pytestmark = pytest.mark.skipif(not shutil.which("logger"), reason="needs logger (util-linux)")
 
 
 @pytest.fixture
-def reader(tmp_path):
+def reader(tmp_path, render_script):
     """Start the reader on a FIFO; yield a function that writes lines and waits for the reader to end."""
-    env = jinja2.Environment(undefined=jinja2.StrictUndefined)
-    env.filters["comment"] = lambda text: "# " + text
-    env.filters["quote"] = lambda text: "'" + text.replace("'", "'\\''") + "'"
     state_dir = tmp_path / "vrrp"
     state_dir.mkdir()
-    script = tmp_path / "keepalived-notify"
-    script.write_text(env.from_string(TEMPLATE.read_text()).render(
-        ansible_managed="managed", keepalived_script_user="nobody", keepalived_state_dir=str(state_dir)))
-    script.chmod(0o755)
+    script = render_script("keepalived", "keepalived-notify.sh.j2",
+                           keepalived_script_user="nobody", keepalived_state_dir=str(state_dir))
     fifo = tmp_path / "notify.fifo"
     os.mkfifo(fifo)
     proc = subprocess.Popen([str(script), str(fifo)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

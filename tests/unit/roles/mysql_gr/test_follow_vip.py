@@ -14,10 +14,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-import jinja2
 import pytest
 
-TEMPLATE = Path(__file__).resolve().parents[4] / "roles" / "mysql_gr" / "templates" / "mysql-follow-vip.j2"
 VIP = "172.28.78.101"
 ME = "11111111-1111-1111-1111-111111111111"
 PEER = "22222222-2222-2222-2222-222222222222"
@@ -68,16 +66,10 @@ cat {addresses}
 
 
 @pytest.fixture
-def follow(tmp_path):
+def follow(tmp_path, render_script):
     """Render the script with fakes on PATH; return run(scenario, holds_vip) -> the statements it sent."""
-    env = jinja2.Environment(undefined=jinja2.StrictUndefined)
-    env.filters["comment"] = lambda text: "# " + text
-    env.filters["quote"] = lambda text: "'" + text.replace("'", "'\\''") + "'"
-    script = tmp_path / "mysql-follow-vip"
-    script.write_text(env.from_string(TEMPLATE.read_text()).render(
-        ansible_managed="managed", hapair_db_vip=VIP, mysql_gr_follow_settle=1,
-        mysql_gr_follow_transaction_timeout=5))
-    script.chmod(0o755)
+    script = render_script("mysql_gr", "mysql-follow-vip.j2", hapair_db_vip=VIP, mysql_gr_follow_settle=1,
+                           mysql_gr_follow_transaction_timeout=5)
     bindir = tmp_path / "bin"
     bindir.mkdir()
     scenario_file = tmp_path / "scenario.json"
