@@ -70,6 +70,13 @@ SELF_QUERY = (
     "SELECT MEMBER_STATE FROM performance_schema.replication_group_members "
     "WHERE MEMBER_ID = @@server_uuid"
 )
+# A member in the middle of START or STOP GROUP_REPLICATION (its own guard
+# bootstrapping, an operator) counts as running a group: nobody else may
+# bootstrap meanwhile.
+BUSY_QUERY = (
+    "SELECT COUNT(*) FROM performance_schema.threads WHERE PROCESSLIST_INFO "
+    "REGEXP '^[[:space:]]*(START|STOP)[[:space:]]+GROUP_REPLICATION'"
+)
 IN_GROUP = ("ONLINE", "RECOVERING")
 
 
@@ -170,6 +177,9 @@ def heal_choice(me, answers, order):
     running = sorted(name for name, a in answers.items() if a["state"] in IN_GROUP and name != me)
     if running:
         return "join", None
+    busy = sorted(name for name, a in answers.items() if a.get("busy") and name != me)
+    if busy:
+        return "wait", "%s is starting or stopping Group Replication" % ", ".join(busy)
     holders = [
         name for name in order
         if all(gtid_subset(a["gtid"], answers[name]["gtid"]) for a in answers.values())
@@ -229,7 +239,9 @@ class Guard:
                 row = cur.fetchone()
                 cur.execute("SELECT @@GLOBAL.gtid_executed")
                 gtid = cur.fetchone()[0]
-            return {"state": row[0] if row else "OFFLINE", "gtid": gtid}
+                cur.execute(BUSY_QUERY)
+                busy = cur.fetchone()[0] > 0
+            return {"state": row[0] if row else "OFFLINE", "gtid": gtid, "busy": busy}
         except Exception as exc:  # pylint: disable=broad-except
             return {"error": str(exc)}
         finally:
