@@ -292,7 +292,9 @@ class Guard:
         view = self.read()
         if view is None:
             self.write_quorum(False)
-            self.episode = self.out_since = None
+            if self.episode is None or not self.episode.get("restarted"):
+                self.episode = None  # mysqld restarted by the guard keeps its episode
+            self.out_since = None
             return
         self.write_quorum(view["quorum"])
         self.act(view, now)
@@ -338,9 +340,12 @@ class Guard:
                     return
         if episode is not None and episode["entitled"] and now >= episode.get("retry_at", 0.0):
             episode["retry_at"] = now + self.c["fence_retry"]
-            if view["state"] == "ONLINE":
+            me = next((m for m in view["members"] if m["self"]), {})
+            if view["state"] == "ONLINE" and me.get("role") == "PRIMARY":
                 self.start(self.force, episode, "%s:%d" % (self.c["address"], self.c["port"]))
-            else:
+            elif view["state"] == "ONLINE" and not episode.get("restarted"):
+                self.start(self.restart_server, episode)
+            elif view["state"] not in IN_GROUP:
                 self.start(self.bootstrap_alone, episode)
         elif ((episode is None or not episode["entitled"]) and self.out_since is not None
               and now - self.out_since >= self.c["heal_after"]):
@@ -453,6 +458,21 @@ class Guard:
                 cur.execute("SET GLOBAL group_replication_force_members = ''")
             self.reconnect(episode)
 
+    def restart_server(self, conn, episode):  # pylint: disable=unused-argument
+        """A SECONDARY whose primary vanished cannot force the blocked group
+        (the group waits for the lost primary's messages: measured 30 s and
+        more, then it leaves, and leaving waits 30 s more). Its mysqld is
+        killed instead and systemd starts it again (durable settings: no
+        committed transaction is lost); outside the group, with the lost
+        members still cut off, it bootstraps a new group from itself."""
+        episode["restarted"] = True
+        log("this SECONDARY lost its primary: restarting mysqld to leave the blocked group at once")
+        # Not back into a join attempt at start (it retries a cut-off peer
+        # for a minute): start_group resets this once a group runs again.
+        with conn.cursor() as cur:
+            cur.execute("SET PERSIST_ONLY group_replication_start_on_boot = OFF")
+        self.command(["systemctl", "kill", "--signal=KILL", self.c["service"]])
+
     def bootstrap_alone(self, conn, episode):
         """Starts a new group from this member alone: the old group is gone
         here (the member left it after the unreachable-majority timeout), and
@@ -544,9 +564,11 @@ class Guard:
                     cur.execute(statement)
             log("%s done in %.2f s" % (action, time.monotonic() - started))
         finally:
-            if action == "bootstrap":
-                with conn.cursor() as cur:
+            with conn.cursor() as cur:
+                if action == "bootstrap":
                     cur.execute("SET GLOBAL group_replication_bootstrap_group = OFF")
+                # The configuration file's start_on_boot again (restart_server).
+                cur.execute("RESET PERSIST IF EXISTS group_replication_start_on_boot")
 
 
 def main():

@@ -126,7 +126,8 @@ def config(topology, preferred, tmp_path, **extra):
             "socket": "/nonexistent", "quorum_file": str(tmp_path / "quorum"), "interval": 0.25,
             "tiebreak_after": 1.0, "heal_after": 10.0, "prefer_primary_after": 60.0, "fence_command": ["/bin/true"],
             "fence_after": 1.0, "fence_delay": 8.0, "fence_timeout": 5.0, "fence_retry": 5.0,
-            "peer_user": "gr_recovery", "peer_password": "secret"}
+            "peer_user": "gr_recovery", "peer_password": "secret", "service": "mysql",
+            "keepalived_pid_file": "/nonexistent"}
     base.update(extra)
     return base
 
@@ -263,3 +264,18 @@ def test_the_preferred_node_takes_the_primary_back_once_the_group_is_whole(tmp_p
     assert run_views(g, [(200.0, secondary), (300.0, secondary)]) == []
     assert run_views(Recorder(config("witness", True, tmp_path)), [(0.0, secondary), (90.0, secondary)]) == []
     assert run_views(Recorder(config("tiebreaker", False, tmp_path)), [(0.0, secondary), (90.0, secondary)]) == []
+
+
+def test_a_secondary_whose_primary_vanished_restarts_its_server_then_bootstraps(tmp_path):
+    g = Recorder(config("fencing", False, tmp_path))
+    lost_primary = [row("10.0.0.1", "ONLINE", "SECONDARY", me=True), row("10.0.0.2", "UNREACHABLE", "PRIMARY")]
+    assert run_views(g, [(0.0, lost_primary), (9.0, lost_primary)]) == ["fence"]
+    g.episode["entitled"] = True  # the fence was confirmed
+    assert run_views(g, [(15.0, lost_primary)]) == ["restart_server"]
+    g.episode["restarted"] = True
+    # mysqld down a moment: the episode (and its entitlement) survives it.
+    g.read = lambda: None
+    g.tick(18.0)
+    assert g.episode is not None and g.episode["entitled"]
+    del g.read
+    assert run_views(g, [(21.0, LEFT)]) == ["bootstrap_alone"]
