@@ -33,6 +33,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import yaml
+from jinja2 import Undefined
 
 DOCUMENTATION = r"""
 name: preflight_host
@@ -253,6 +254,9 @@ def check_type(name, value, option, where=None):
         choices = option.get("choices")
         if choices and converted not in choices and str(converted) not in [str(c) for c in choices]:
             problems.append(f"{where} is {_shown(name, value, option)}; choose one of {', '.join(map(str, choices))}")
+    elif kind == "raw" and option.get("choices"):
+        if str(value).lower() not in [str(c).lower() for c in option["choices"]]:
+            problems.append(f"{where} is {_shown(name, value, option)}; choose one of {', '.join(map(str, option['choices']))}")
     elif kind == "list":
         if not isinstance(value, (list, tuple)):
             return [f"{where} is {_kind(value)}; it must be a list (for example [a, b])"]
@@ -516,14 +520,30 @@ def check_value(name, value, option):
 
 # --- one host ------------------------------------------------------------------
 
+def _undefined(value):
+    """Whether value holds something only a role's own scope defines."""
+    if isinstance(value, Undefined):
+        return True
+    if isinstance(value, Mapping):
+        return any(_undefined(v) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return any(_undefined(v) for v in value)
+    return False
+
+
 def _read(variables, name):
-    """(found, value); a value that cannot be templated is reported as such."""
+    """(found, value). A value built from a role's defaults (which the
+    inventory cannot see) is left to that role's own checks; any other value
+    that cannot be templated is reported."""
     try:
         if name not in variables:
             return False, None
-        return True, variables[name]
+        value = variables[name]
     except Exception as error:  # noqa: BLE001 - any templating error is the user's to see
         raise Problem(f"{name} cannot be read: {str(error).splitlines()[0][:200]}") from None
+    if _undefined(value):
+        return False, None
+    return True, value
 
 
 def _typo(name, known, prefixes):
@@ -637,7 +657,7 @@ def _get(hostvars, host, name, default=None):
         value = hostvars[host][name] if name in hostvars[host] else default
     except Exception:  # noqa: BLE001 - a value that does not template is reported per host
         return default
-    return default if value is None else value
+    return default if value is None or _undefined(value) else value
 
 
 def _web_and_db_vrids(hostvars, host):
@@ -670,8 +690,8 @@ def preflight_inventory(hostvars, groups, pair_variables=None, group_variables=N
     hapair = set(groups.get("hapair") or [])
     witnesses_group = set(groups.get("hapair_witnesses") or [])
     if not hapair:
-        return ["No host is under the group hapair, so site.yml would do nothing: make each pair group "
-                "(and witness group) a child of hapair"]
+        problems.append("No host is under the group hapair, so site.yml would do nothing: make each pair group "
+                        "(the group hapair_pair_group names, and its witness group) a child of hapair")
 
     pairs, witness_of = {}, {}
     for host in everyone:
