@@ -251,11 +251,18 @@ def plan_instance(index, instance, host, defaults, variable="keepalived_instance
     return planned, problems
 
 
-def keepalived_plan(instances, host, defaults, variable="keepalived_instances", processes=None, scripts=None):
-    """Fill every instance with the host's defaults; return instances and problems."""
+def keepalived_plan(instances, host, defaults, variable="keepalived_instances", processes=None, scripts=None,
+                    extra_from=None, extra_variable="keepalived_extra_instances"):
+    """Fill every instance with the host's defaults; return instances and problems.
+
+    With extra_from, the instances from that index on came from extra_variable,
+    and their problems name it."""
     planned, problems = [], []
     for index, instance in enumerate(_as_list(instances)):
-        item, found = plan_instance(index, instance, host, defaults or {}, variable)
+        if extra_from is not None and index >= int(extra_from):
+            item, found = plan_instance(index - int(extra_from), instance, host, defaults or {}, extra_variable)
+        else:
+            item, found = plan_instance(index, instance, host, defaults or {}, variable)
         problems.extend(found)
         if item is not None:
             planned.append(item)

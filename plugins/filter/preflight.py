@@ -35,6 +35,11 @@ from pathlib import Path
 import yaml
 from jinja2 import Undefined
 
+try:
+    from yaml import CSafeLoader as _Loader
+except ImportError:  # pragma: no cover - PyYAML without libyaml
+    from yaml import SafeLoader as _Loader
+
 DOCUMENTATION = r"""
 name: preflight_host
 short_description: What is wrong with the variables an inventory sets for one host
@@ -132,7 +137,7 @@ def preflight_specs(roles_dir):
         spec_file = role_dir / "meta" / "argument_specs.yml"
         if not spec_file.is_file():
             continue
-        loaded = yaml.safe_load(spec_file.read_text(encoding="utf-8")) or {}
+        loaded = yaml.load(spec_file.read_text(encoding="utf-8"), Loader=_Loader) or {}
         options = {}
         for entry in (loaded.get("argument_specs") or {}).values():
             for name, option in ((entry or {}).get("options") or {}).items():
@@ -140,7 +145,7 @@ def preflight_specs(roles_dir):
         defaults_file = role_dir / "defaults" / "main.yml"
         defaults = {}
         if defaults_file.is_file():
-            defaults = yaml.safe_load(defaults_file.read_text(encoding="utf-8")) or {}
+            defaults = yaml.load(defaults_file.read_text(encoding="utf-8"), Loader=_Loader) or {}
         specs[role_dir.name] = {"options": options, "defaults": defaults}
     return specs
 
@@ -236,6 +241,10 @@ def _shown(name, value, option=None):
     return repr(value) if value is None or isinstance(value, (bool, int, float)) else _kind(value)
 
 
+def _choices(choices):
+    return ", ".join(str(c).lower() if isinstance(c, bool) else str(c) for c in choices)
+
+
 CONVERTERS = {"int": _int, "float": _float, "bool": _bool, "str": _str, "path": _str}
 
 
@@ -253,10 +262,10 @@ def check_type(name, value, option, where=None):
             return [f"{where} is {_shown(name, value, option)}, which is not {wrong}"]
         choices = option.get("choices")
         if choices and converted not in choices and str(converted) not in [str(c) for c in choices]:
-            problems.append(f"{where} is {_shown(name, value, option)}; choose one of {', '.join(map(str, choices))}")
+            problems.append(f"{where} is {_shown(name, value, option)}; choose one of {_choices(choices)}")
     elif kind == "raw" and option.get("choices"):
         if str(value).lower() not in [str(c).lower() for c in option["choices"]]:
-            problems.append(f"{where} is {_shown(name, value, option)}; choose one of {', '.join(map(str, option['choices']))}")
+            problems.append(f"{where} is {_shown(name, value, option)}; choose one of {_choices(option['choices'])}")
     elif kind == "list":
         if not isinstance(value, (list, tuple)):
             return [f"{where} is {_kind(value)}; it must be a list (for example [a, b])"]
@@ -469,6 +478,9 @@ RULES = {
     "flume_producer_properties": _settings,
     "rsyslog_kafka_brokers": _each(_endpoint),
     "rsyslog_kafka_params": _settings,
+    "sysctl_settings": _settings,
+    "sysctl_base_settings": _settings,
+    "sysctl_host_settings": _settings,
     "rsyslog_kafka_topic_params": _settings,
     "nginx_upstreams": _each(_endpoint),
     "nginx_access_log": _access_log,

@@ -115,3 +115,9 @@ def test_pair_problems():
     assert keepalived_pair_problems(missing) == [
         "ha2: keepalived_instances has no instance 'web', which ha1 has; both nodes of a pair need the same instances"
     ]
+
+
+def test_a_problem_of_an_extra_instance_names_keepalived_extra_instances():
+    extra = {"name": "x", "virtual_router_id": 60, "vips": ["192.0.2.150/33"]}
+    problems = keepalived_plan([WEB, extra], host="ha1", defaults=DEFAULTS, extra_from=1)["problems"]
+    assert any(p.startswith("ha1: keepalived_extra_instances[0] (x): vips holds") for p in problems), problems
