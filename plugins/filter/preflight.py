@@ -119,6 +119,9 @@ UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}
 KAFKA_CLUSTER_ID = re.compile(r"^[A-Za-z0-9_-]{22}$")
 INTERFACE = re.compile(r"^[A-Za-z0-9_.:@-]{1,15}$")
 SETTING_KEY = re.compile(r"^[A-Za-z0-9_.-]+$")
+KAFKA_PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
+TABLE_PRIVILEGES = {"SELECT", "INSERT", "UPDATE", "DELETE", "REFERENCES", "INDEX", "ALTER", "CREATE", "DROP",
+                    "TRIGGER", "SHOW VIEW", "CREATE VIEW"}
 # keepalived.conf has no quoting for auth_pass: a word of printable ASCII,
 # without the characters its parser gives a meaning (comments, blocks, quotes).
 AUTH_PASS = re.compile(r"^[A-Za-z0-9%&()*+,./:;<=>?@^_`|~\[\]$-]{1,8}$")
@@ -418,6 +421,26 @@ def _settings(value):
             raise Problem(f"settings with one-line values (the value of {key} holds a line break)")
 
 
+def _listener_protocols(value):
+    if isinstance(value, Mapping):
+        for listener, protocol in value.items():
+            if str(protocol) not in KAFKA_PROTOCOLS:
+                raise Problem(f"for each listener one of {', '.join(KAFKA_PROTOCOLS)} (not {protocol!r} for {listener})")
+
+
+def _app_tables(value):
+    """Each table's name and privileges land in SQL as identifiers and keywords."""
+    for index, table in enumerate(value if isinstance(value, (list, tuple)) else []):
+        if not isinstance(table, Mapping):
+            continue
+        if not SQL_NAME.match(str(table.get("name", ""))):
+            raise Problem(f"table names of letters, digits and '_' (item {index}: {table.get('name')!r})")
+        for privilege in table.get("privileges") or []:
+            if str(privilege).upper() not in TABLE_PRIVILEGES:
+                raise Problem(f"table privileges from {', '.join(sorted(TABLE_PRIVILEGES))} "
+                              f"(item {index}: {privilege!r})")
+
+
 def _each(check):
     def every(value):
         if isinstance(value, (list, tuple)):
@@ -463,9 +486,11 @@ RULES = {
     "mysql_gr_app_host": _pattern(SQL_HOST, "a MySQL host pattern (for example % or 192.0.2.%)"),
     "mysql_gr_track_user": _pattern(UNIX_NAME, "a system user name"),
     "mysql_gr_settings": _settings,
+    "mysql_gr_app_tables": _app_tables,
     "mysql_gr_base_settings": _settings,
     "kafka_cluster_id": _pattern(KAFKA_CLUSTER_ID, "22 characters of base64url (kafka-storage random-uuid)"),
     "kafka_server_properties": _settings,
+    "kafka_listener_protocols": _listener_protocols,
     "kafka_user": _pattern(UNIX_NAME, "a system user name (for example kafka)"),
     "kafka_group": _pattern(UNIX_NAME, "a system group name (for example kafka)"),
     "kafka_version": _pattern(VERSION, "a release number (for example 4.0.0)"),
@@ -488,6 +513,11 @@ RULES = {
     "nginx_worker_connections": _at_least_one,
     "nginx_status_address": _address,
     "canary_user": _pattern(UNIX_NAME, "a system user name"),
+    "canary_db_user": _pattern(SQL_ACCOUNT, "a MySQL account name (letters, digits, '_', up to 32)"),
+    "canary_db_name": _pattern(SQL_NAME, "a database name (letters, digits, '_', up to 64)"),
+    "canary_db_table": _pattern(SQL_NAME, "a table name (letters, digits, '_', up to 64)"),
+    "canary_address": _address,
+    "drill_canary_table": _pattern(SQL_NAME, "a table name (letters, digits, '_', up to 64)"),
     "drill_rate": _at_least_one,
 }
 
@@ -609,6 +639,14 @@ def _port_clashes(host, values, defaults, groups):
                 f"{host}: {name} is {port}, which is also {seen[port]}; every service of a node needs its own port"
             )
         seen.setdefault(port, name)
+    if host not in witnesses and "nginx_upstreams" not in values:
+        upstream, canary = values.get("nginx_upstream_port", defaults.get("nginx_upstream_port")), \
+            values.get("canary_port", defaults.get("canary_port"))
+        if str(upstream) != str(canary):
+            problems.append(
+                f"{host}: nginx_upstream_port is {upstream} but canary_port is {canary}; Nginx's default upstreams "
+                "are the canary on every node: set both alike (or list nginx_upstreams)"
+            )
     return problems
 
 
@@ -713,6 +751,8 @@ def preflight_inventory(hostvars, groups, pair_variables=None, group_variables=N
                 problems.append(f"{host}: hapair_pair_group is not set; set it on the pair group to the group's name")
             continue
         pair = str(pair)
+        if host not in hapair and host not in (groups.get(pair) or []):
+            continue  # not a node of the group it names: a variable set for everyone
         if host not in hapair:
             problems.append(
                 f"{host}: hapair_pair_group is '{pair}', but {host} is not under the group hapair, so site.yml "

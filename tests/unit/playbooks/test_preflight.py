@@ -96,8 +96,8 @@ def test_a_bad_pair_is_rejected(run_playbook, inventory, message):
 @pytest.mark.parametrize(
     "settings, message",
     [
-        ({"net.core.somaxconn": [1, 2]}, "sysctl_settings: sysctl key 'net.core.somaxconn' has a list as its value"),
-        ({"net.core.somaxconn": {"a": 1}}, "sysctl_settings: sysctl key 'net.core.somaxconn' has a dict as its value"),
+        ({"net.core.somaxconn": [1, 2]}, "sysctl_settings is a mapping; set settings with plain values (the value of net.core.somaxconn is a list)"),
+        ({"net.core.somaxconn": {"a": 1}}, "sysctl_settings is a mapping; set settings with plain values (the value of net.core.somaxconn is a mapping)"),
         ({"somaxconn": 1}, "sysctl_settings: sysctl key 'somaxconn' is not a sysctl key name"),
     ],
     ids=["list", "dict", "bad-name"],

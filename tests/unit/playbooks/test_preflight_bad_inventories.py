@@ -99,6 +99,12 @@ BAD = [
          expect="line break"),
     Case("my_settings_list", "mysql_gr_settings", {"mysql_gr_settings": ["max_connections=10"]}, expect="must be a mapping"),
     Case("my_tables", "mysql_gr_app_tables", {"mysql_gr_app_tables": [{"name": "t"}]}, expect="lacks columns"),
+    Case("my_table_name", "mysql_gr_app_tables",
+         {"mysql_gr_app_tables": [{"name": "t; DROP TABLE x", "columns": "id INT PRIMARY KEY", "privileges": ["SELECT"]}]},
+         expect="table names"),
+    Case("my_table_privilege", "mysql_gr_app_tables",
+         {"mysql_gr_app_tables": [{"name": "t", "columns": "id INT PRIMARY KEY", "privileges": ["ALL; GRANT"]}]},
+         expect="table privileges"),
     Case("my_follow_timeout", "mysql_gr_follow_transaction_timeout", {"mysql_gr_follow_transaction_timeout": 5000}),
     Case("my_expel", "mysql_gr_member_expel_timeout", {"mysql_gr_member_expel_timeout": -1}),
     Case("my_witness_weight", "mysql_gr_member_weight", witness=True, witness_vars={"mysql_gr_member_weight": 50},
@@ -116,6 +122,9 @@ BAD = [
     Case("ka_version", "kafka_version", {"kafka_version": "latest"}, expect="release number"),
     Case("ka_user", "kafka_user", {"kafka_user": "Kafka User"}),
     Case("ka_properties", "kafka_server_properties", {"kafka_server_properties": {"log.dirs": {"a": 1}}}, expect="plain values"),
+    Case("ka_protocols", "kafka_listener_protocols",
+         {"kafka_listener_protocols": {"CLIENT": "TLS", "REPLICATION": "PLAINTEXT", "CONTROLLER": "PLAINTEXT"}},
+         expect="not 'TLS' for CLIENT"),
     Case("ka_witness_group", "kafka_witness_group", {"kafka_witness_group": "other_w"}, witness=True,
          expect="leave kafka_witness_group unset"),
     # log shippers
@@ -134,6 +143,9 @@ BAD = [
     Case("ng_upstreams", "nginx_upstreams", {"nginx_upstreams": ["canary"]}, expect="host:port"),
     Case("ng_status_clash", "nginx_status_port", {"nginx_status_port": 80}, expect="which is also nginx_port"),
     Case("ng_listen", "nginx_listen_addresses", {"nginx_listen_addresses": ["*"]}),
+    # canary
+    Case("ca_db_table", "canary_db_table", {"canary_db_table": "writes`; --"}, expect="a table name"),
+    Case("ca_port", "canary_port", {"canary_port": 8081}, expect="which is also nginx_status_port"),
     # sysctl
     Case("sy_list", "sysctl_settings", {"sysctl_settings": {"net.core.somaxconn": [1, 2]}}),
     Case("sy_text", "sysctl_settings", {"sysctl_settings": "net.core.somaxconn=1"}, expect="must be a mapping"),

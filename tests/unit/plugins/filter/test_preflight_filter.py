@@ -66,6 +66,7 @@ def test_a_variable_a_role_adds_is_known_at_once(tmp_path):
     ({"hapair_web_vip": "192.0.2.150"}, "n1: hapair_web_vip is 192.0.2.150, which is not in hapair_reserved_vips"),
     ({"nginx_status_port": 3306}, "n1: nginx_status_port is 3306, which is also mysql_gr_port"),
     ({"nginx_access_log": False}, "quote it"),
+    ({"canary_port": 8090}, "n1: nginx_upstream_port is 8080 but canary_port is 8090"),
     ({"mysql_gr_app_tables": [{"name": "t", "columns": "id INT", "privileges": "SELECT"}]},
      "n1: mysql_gr_app_tables[0].privileges is a text; it must be a list"),
     ({"sysctl_container": "maybe"}, "n1: sysctl_container is 'maybe'; choose one of auto, true, false"),
@@ -131,6 +132,14 @@ def inventory(pairs, outside=None, witnesses=None):
 
 def test_good_pairs_pass_together():
     assert preflight_inventory(*inventory({"a": {}, "b": {}})) == []
+
+
+def test_a_host_outside_every_pair_is_left_alone():
+    """hapair_pair_group set for all hosts (group_vars/all) reaches hosts of no pair."""
+    hostvars, groups = inventory({"a": {}})
+    groups["all"].append("monitor")
+    hostvars["monitor"] = {"hapair_pair_group": "a"}
+    assert preflight_inventory(hostvars, groups) == []
 
 
 @pytest.mark.parametrize(("pairs", "kwargs", "message"), [
