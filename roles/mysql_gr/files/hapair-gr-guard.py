@@ -216,6 +216,7 @@ class Guard:
         self.episode = None
         self.out_since = None
         self.secondary_since = None
+        self.silent_since = None
         self.quorum_written = None
         self.last_note = None
         self.fence_next = 0.0
@@ -291,11 +292,17 @@ class Guard:
     def tick(self, now):
         view = self.read()
         if view is None:
-            self.write_quorum(False)
+            # A round that could not read the member (a busy server, a
+            # reconnect) keeps the last quorum for quorum_grace seconds; a
+            # mysqld that stays silent longer is down, and loses it.
+            self.silent_since = self.silent_since or now
+            if now - self.silent_since >= self.c["quorum_grace"]:
+                self.write_quorum(False)
             if self.episode is None or not self.episode.get("restarted"):
                 self.episode = None  # mysqld restarted by the guard keeps its episode
             self.out_since = None
             return
+        self.silent_since = None
         self.write_quorum(view["quorum"])
         self.act(view, now)
 

@@ -123,7 +123,7 @@ def test_heal_never_picks_between_diverged_sets():
 def config(topology, preferred, tmp_path, **extra):
     base = {"self": "ha1", "port": 3306, "topology": topology, "preferred": preferred,
             "members": ["ha1", "ha2"], "addresses": ["10.0.0.1", "10.0.0.2"],
-            "socket": "/nonexistent", "quorum_file": str(tmp_path / "quorum"), "interval": 0.25,
+            "socket": "/nonexistent", "quorum_file": str(tmp_path / "quorum"), "interval": 0.25, "quorum_grace": 2.0,
             "tiebreak_after": 1.0, "heal_after": 10.0, "prefer_primary_after": 60.0, "fence_command": ["/bin/true"],
             "fence_after": 1.0, "fence_delay": 8.0, "fence_timeout": 5.0, "fence_retry": 5.0,
             "peer_user": "gr_recovery", "peer_password": "secret", "service": "mysql",
@@ -279,3 +279,14 @@ def test_a_secondary_whose_primary_vanished_restarts_its_server_then_bootstraps(
     assert g.episode is not None and g.episode["entitled"]
     del g.read
     assert run_views(g, [(21.0, LEFT)]) == ["bootstrap_alone"]
+
+
+def test_a_round_that_cannot_read_the_member_keeps_the_quorum_for_the_grace(tmp_path):
+    g = Recorder(config("tiebreaker", True, tmp_path))
+    run_views(g, [(0.0, PAIR_HEALTHY)])
+    g.read = lambda: None
+    g.tick(1.0)
+    g.tick(2.5)
+    assert (tmp_path / "quorum").read_text() == "0\n"
+    g.tick(3.0)
+    assert (tmp_path / "quorum").read_text() == "1\n"
