@@ -91,7 +91,8 @@ def read_view(rows):
     """This member's view from replication_group_members rows.
 
     Returns a dict: state (of this member; OFFLINE without a row), members
-    (every row as a dict), online (count), quorum (bool)."""
+    (every row as a dict), online (count), quorum (bool: this member ONLINE
+    and a majority of the view reachable)."""
     members = [
         {"id": r[0], "host": r[1], "port": int(r[2] or 0), "state": r[3] or "OFFLINE",
          "role": r[4] or "", "self": bool(r[5])}
@@ -100,7 +101,10 @@ def read_view(rows):
     me = next((m for m in members if m["self"]), None)
     state = me["state"] if me else "OFFLINE"
     online = sum(1 for m in members if m["state"] == "ONLINE")
-    quorum = state == "ONLINE" and 2 * online > len(members)
+    # A member joining (RECOVERING) is reachable and votes: only UNREACHABLE
+    # members take the majority away.
+    reachable = sum(1 for m in members if m["state"] != "UNREACHABLE")
+    quorum = state == "ONLINE" and 2 * reachable > len(members)
     return {"state": state, "members": members, "online": online, "quorum": quorum}
 
 

@@ -44,6 +44,8 @@ JOINING = [row("10.0.0.1", "ONLINE", "PRIMARY", me=True), row("10.0.0.2", "RECOV
     (WITNESS_MAJORITY, "ONLINE", True),
     ([row("10.0.0.1", "ERROR", "", me=True)], "ERROR", False),
     ([row("10.0.0.1", "RECOVERING", me=True), row("10.0.0.2", "ONLINE", "PRIMARY")], "RECOVERING", False),
+    ([row("10.0.0.1", "ONLINE", "PRIMARY", me=True), row("10.0.0.2", "RECOVERING")], "ONLINE", True),
+    (JOINING, "ONLINE", True),
     ([], "OFFLINE", False),
 ])
 def test_quorum_is_a_majority_of_online_members_including_this_one(rows, state, quorum):
