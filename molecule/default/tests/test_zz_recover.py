@@ -1,6 +1,7 @@
 """playbooks/recover.yml on the two-member group (runs last: it kills a node).
-It refuses while the peer is alive and changes nothing; once the primary's
-node is killed it makes the survivor writable (the canary's writes through
+It refuses while the peer is alive and changes nothing; once the preferred
+node (primary) is killed, which the other node never survives alone in the
+tiebreaker topology, it makes the survivor writable (the canary's writes through
 the web VIP land there); the killed node, started again, rejoins on its own
 and the pair is left whole (both ONLINE, both VIPs held). Deadlines are
 generous; measured times are printed (MEASURE lines) for the notes."""
@@ -10,8 +11,6 @@ import os
 import subprocess
 import time
 from pathlib import Path
-
-import pytest
 
 _spec = importlib.util.spec_from_file_location(
     "gr_drill", Path(__file__).resolve().parents[2] / "shared" / "gr_drill.py")
@@ -55,7 +54,13 @@ def test_recover_refuses_while_the_peer_is_alive(lab):
 
 
 def test_recover_after_the_primary_is_killed_and_the_peer_rejoins(lab, tmp_path):
-    old = primary(lab, lab["pair"][0])
+    # The preferred node, primary: its loss is the one a tiebreaker pair
+    # does not survive alone (the other node never continues alone).
+    old = lab["preferred"]
+    if primary(lab, old) != old:
+        uuid = gr.node_sql(lab["containers"][old], "SELECT @@server_uuid")[0][0]
+        gr.node_sql(lab["containers"][old], f"SELECT group_replication_set_as_primary('{uuid}')")
+        gr.wait_for(f"{old} PRIMARY", lambda: primary(lab, old) == old, 60)
     survivor = next(n for n in lab["pair"] if n != old)
     probe = gr.Probe(tmp_path / "probe.jsonl", lab["web_vip"], lab["state_urls"])
     try:
