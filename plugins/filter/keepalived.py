@@ -231,13 +231,15 @@ def plan_instance(index, instance, host, defaults, variable="keepalived_instance
         "vips": vips,
         "track_processes": [str(x) for x in _as_list(pick("track_processes"))],
         "track_scripts": [str(x) for x in _as_list(pick("track_scripts"))],
+        "track_files": [str(x) for x in _as_list(pick("track_files"))],
         "notify_master": notify_master,
         "notify_master_user": notify_user,
     }
     return planned, problems
 
 
-def keepalived_plan(instances, host, defaults, variable="keepalived_instances", processes=None, scripts=None):
+def keepalived_plan(instances, host, defaults, variable="keepalived_instances", processes=None, scripts=None,
+                    files=None):
     """Fill every instance with the host's defaults; return instances and problems."""
     planned, problems = [], []
     for index, instance in enumerate(_as_list(instances)):
@@ -257,10 +259,16 @@ def keepalived_plan(instances, host, defaults, variable="keepalived_instances", 
     for address in sorted({a for a in addresses if addresses.count(a) > 1}):
         problems.append(f"{host}: {variable}: the VIP {address} is in more than one instance")
 
-    if processes is not None or scripts is not None:
+    if processes is not None or scripts is not None or files is not None:
         known_processes = {str(p.get("name")) for p in _as_list(processes) if isinstance(p, dict)}
         known_scripts = {str(s.get("name")) for s in _as_list(scripts) if isinstance(s, dict)}
+        known_files = {str(f.get("name")) for f in _as_list(files) if isinstance(f, dict)}
         for item in planned:
+            for track in item["track_files"]:
+                if track not in known_files:
+                    problems.append(
+                        f"{host}: {variable} ({item['name']}): track_files names '{track}', which is not in keepalived_track_files"
+                    )
             for track in item["track_processes"]:
                 if track not in known_processes:
                     problems.append(
