@@ -217,21 +217,34 @@ def mark_time(marks, event):
     return next((m["t"] for m in marks if m.get("event") == event), None)
 
 
+def settled_holder(holder_spans, start, end):
+    """The node that held the VIP alone for more than half of [start, end],
+    or None (nobody did: the VIP was gone, or changed hands, most of it)."""
+    if end is None or end <= start:
+        return None
+    held = {}
+    for span_from, span_to, holder in holder_spans:
+        overlap = min(span_to, end) - max(span_from, start)
+        if holder and "+" not in holder and overlap > 0:
+            held[holder] = held.get(holder, 0.0) + overlap
+    best = max(held, key=held.get, default=None)
+    return best if best is not None and held[best] > (end - start) / 2 else None
+
+
 def double_master_outcome(spans, holder_spans, restore=None):
     """How the stretches of two VIP holders ended.
 
     spans are double_masters() findings, holder_spans holders() of the same
     instance. Returns the seconds of double MASTER in all, whether the last
     stretch ended before the fault was undone (by itself: the pair fenced a
-    side) and the node left holding the VIP after it (None: no node, or the
-    stretch had not ended).
+    side) and the node that then held the VIP until the restore
+    (settled_holder; None: no node did).
     """
     if not spans:
         return {"seconds": 0.0, "ended_by_itself": True, "ended_on": None}
     seconds = round(sum(end - start for start, end, _ in spans), 3)
     last_end = spans[-1][1]
-    after = [holder for start, _, holder in holder_spans if start >= last_end]
-    ended_on = after[0] if after and after[0] and "+" not in after[0] else None
+    ended_on = settled_holder(holder_spans, last_end, restore)
     return {
         "seconds": seconds,
         "ended_by_itself": restore is not None and last_end < restore and ended_on is not None,

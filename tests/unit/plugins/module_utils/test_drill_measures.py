@@ -208,6 +208,15 @@ def test_double_master_outcome_ends_by_itself_on_one_node():
     assert drill.double_master_outcome([], [], restore=1.0) == {"seconds": 0.0, "ended_by_itself": True, "ended_on": None}
 
 
+def test_the_settled_holder_held_the_vip_alone_for_most_of_the_window():
+    spans = [(0.0, 1.0, "ha1+ha2"), (1.0, 1.2, "ha2"), (1.2, 3.0, None)]
+    # ha2 kept the VIP a moment, then nobody had it until the restore.
+    assert drill.settled_holder(spans, 1.0, 3.0) is None
+    assert drill.settled_holder(spans + [(3.0, 9.0, "ha1")], 1.0, 9.0) == "ha1"
+    assert drill.settled_holder(spans, 1.0, None) is None
+    assert drill.settled_holder(spans, 1.0, 1.0) is None
+
+
 def test_double_master_ending_on_no_node_is_not_ended_on_one():
     states = [web(t / 10, "ha1", 10 <= t < 20) for t in range(40)] + [web(t / 10, "ha2", t < 20) for t in range(40)]
     spans = drill.double_masters(states, "web")
