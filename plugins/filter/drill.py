@@ -66,7 +66,7 @@ options:
     type: list
     elements: str
   problems:
-    description: Why the pair was not healthy again in time; the scenario fails with them.
+    description: What else failed the scenario (the pair not healthy again in time, rows not read); it fails with them.
     type: list
     elements: str
 """

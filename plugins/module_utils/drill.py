@@ -289,7 +289,8 @@ def analyze(records, rows_by_member, instance="web", thresholds=None, log_seqs=N
     and ``log_lines_lost``. log_seqs: the sequence numbers of the access-log
     lines read back from Kafka (None: not read). instances: the VRRP
     instances whose holders are checked (default: instance alone).
-    problems: why the pair was not healthy again in time (empty: it was).
+    problems: what else failed the scenario, one sentence each (the pair not
+    healthy again in time, a member whose rows could not be read).
     """
     thresholds = thresholds or {}
     writes, states, marks = records["writes"], records["states"], records["marks"]
@@ -328,7 +329,7 @@ def analyze(records, rows_by_member, instance="web", thresholds=None, log_seqs=N
         "logs": None if log_seqs is None else log_counts(writes, log_seqs),
         "recovered": not problems,
     }
-    verdicts = [f"not healthy again: {'; '.join(problems)}"] if problems else []
+    verdicts = list(problems or [])
     if "rto_seconds" in thresholds and seconds > thresholds["rto_seconds"]:
         verdicts.append(f"RTO {seconds:.2f}s over {thresholds['rto_seconds']}s")
     if len(lost_any) > thresholds.get("lost_writes", 0):

@@ -259,7 +259,7 @@ def test_the_db_instance_is_judged_too_and_problems_fail():
     records, rows = link_cut(fenced_at=2.0)
     for state in records["states"]:
         state["held"]["db"] = state["held"]["web"]
-    result = drill.analyze(records, rows, instances=["db"], problems=["ha2 is OFFLINE"])
+    result = drill.analyze(records, rows, instances=["db"], problems=["not healthy again: ha2 is OFFLINE"])
     assert result["reasons"] == ["not healthy again: ha2 is OFFLINE", "web VIP on two nodes for 0.90s",
                                  "db VIP on two nodes for 0.90s"]
     assert result["recovered"] is False
