@@ -2,6 +2,7 @@
 #
 #   make lab            build the pair on two local Docker nodes (again: no-op)
 #   make test           every test: lint, unit, collection build, Molecule
+#   make lab-fencing    the same pair in the fencing topology, with the lab's fence device
 #   make lab-destroy    remove the lab's nodes and network
 #
 # Both install what they need: a Python virtualenv (.venv), a Docker engine
@@ -24,7 +25,7 @@ export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/.collections
 export ANSIBLE_FORCE_COLOR ?= $(if $(CI),0,1)
 export PY_COLORS ?= $(if $(CI),0,1)
 
-.PHONY: help deps engine image archives lab lab-destroy test lint unit build docs docs-check \
+.PHONY: help deps engine image archives lab lab-fencing lab-destroy test lint unit build docs docs-check \
         argspec-check molecule requirements clean
 
 help:
@@ -68,7 +69,18 @@ lab: deps image archives
 	ansible-playbook -i $(INVENTORY) playbooks/lab-up.yml
 	ansible-playbook -i $(INVENTORY) playbooks/site.yml
 
+# The lab's pair in the fencing topology: the lab's fence device
+# (lab/fence-device.py) on the controller, then site.yml with lab/fencing.yml.
+lab-fencing: deps image archives
+	ansible-playbook -i $(INVENTORY) playbooks/lab-up.yml
+	@if ! pgrep -f 'lab/fence-device.py --inventory $(INVENTORY)' >/dev/null; then \
+	  mkdir -p .cache; \
+	  nohup $(VENV)/bin/python lab/fence-device.py --inventory $(INVENTORY) >> .cache/fence-device.log 2>&1 & \
+	  echo "lab fence device started (log: .cache/fence-device.log)"; fi
+	ansible-playbook -i $(INVENTORY) playbooks/site.yml -e @lab/fencing.yml
+
 lab-destroy: deps engine
+	-@pkill -f 'lab/fence-device.py --inventory $(INVENTORY)'
 	ansible-playbook -i $(INVENTORY) playbooks/lab-down.yml
 
 # --- tests -------------------------------------------------------------------

@@ -42,6 +42,23 @@ def members(container):
                                                   "FROM performance_schema.replication_group_members ORDER BY MEMBER_HOST")]
 
 
+def pair_states(lab, seen_from):
+    """name -> (state, role) of every member the node SEEN_FROM sees (LAB: the
+    scenario's `lab` fixture)."""
+    by_address = {a: n for n, a in lab["address"].items()}
+    return {by_address[r[0]]: (r[1], r[2]) for r in members(lab["containers"][seen_from])}
+
+
+def pair_primary(lab, seen_from):
+    return next(n for n, (state, role) in pair_states(lab, seen_from).items()
+                if state == "ONLINE" and role == "PRIMARY")
+
+
+def pair_online(lab, seen_from):
+    """Sorted names of the members SEEN_FROM sees ONLINE."""
+    return sorted(n for n, (state, _) in pair_states(lab, seen_from).items() if state == "ONLINE")
+
+
 def vip_holders(containers, vip):
     """Names (keys of CONTAINERS) of the nodes that hold the address VIP now."""
     held = []

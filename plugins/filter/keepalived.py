@@ -14,6 +14,7 @@ the variable and the host, so the preflight can fail before anything changes.
 from __future__ import annotations
 
 import ipaddress
+import re
 
 DOCUMENTATION = r"""
 name: keepalived_plan
@@ -82,6 +83,7 @@ VRID_RANGE = range(1, 256)
 # belongs to no node has priorities 1..254.
 PRIORITY_RANGE = range(1, 255)
 AUTH_PASS_MAX = 8
+AUTH_PASS_WORD = re.compile(r"^[A-Za-z0-9%&()*+,./:;<=>?@^_`|~\[\]$-]+$")
 
 
 def _int(value):
@@ -123,6 +125,8 @@ def parse_vip(text, default_prefix):
     prefix = _int(prefix) if prefix else _int(default_prefix)
     if prefix is None:
         raise ValueError("no prefix")
+    if not 1 <= prefix <= ipaddress.ip_address(address).max_prefixlen:
+        raise ValueError("prefix out of range")
     return address, prefix
 
 
@@ -143,7 +147,8 @@ def plan_instance(index, instance, host, defaults, variable="keepalived_instance
 
     vrid = _int(instance.get("virtual_router_id"))
     if vrid not in VRID_RANGE:
-        problems.append(f"{where}: virtual_router_id {instance.get('virtual_router_id')!r} must be 1..255")
+        source = f" (keepalived_{name}_virtual_router_id)" if name in ("web", "db") else ""
+        problems.append(f"{where}: virtual_router_id {instance.get('virtual_router_id')!r}{source} must be 1..255")
 
     priority = instance.get("priority")
     if isinstance(priority, dict):
@@ -174,6 +179,12 @@ def plan_instance(index, instance, host, defaults, variable="keepalived_instance
         )
     if len(auth_pass) > AUTH_PASS_MAX:
         problems.append(f"{where}: auth_pass is {len(auth_pass)} characters; VRRP PASS authentication uses at most {AUTH_PASS_MAX}")
+    elif auth_pass and not AUTH_PASS_WORD.match(auth_pass):
+        # keepalived.conf has no quoting for it: never a character its parser reads.
+        problems.append(
+            f"{where}: auth_pass (keepalived_auth_pass) holds a space, quote, backslash, '#', '!', '{{', '}}' or "
+            "a character outside printable ASCII; use up to 8 letters, digits or other punctuation"
+        )
 
     preempt = _bool(pick("preempt"))
     preempt_delay = _int(pick("preempt_delay") or 0)
@@ -188,7 +199,10 @@ def plan_instance(index, instance, host, defaults, variable="keepalived_instance
         try:
             address, prefix = parse_vip(text, defaults.get("prefix"))
         except ValueError:
-            problems.append(f"{where}: vips holds {text!r}, which is not an IP address (with an optional /prefix)")
+            problems.append(
+                f"{where}: vips holds {text!r}, which is not an IP address with an optional /prefix "
+                "(1..32 for IPv4; keepalived_vip_prefix, hapair_node_prefix)"
+            )
             continue
         vips.append({"address": address, "prefix": prefix, "cidr": f"{address}/{prefix}"})
 
@@ -239,11 +253,17 @@ def plan_instance(index, instance, host, defaults, variable="keepalived_instance
 
 
 def keepalived_plan(instances, host, defaults, variable="keepalived_instances", processes=None, scripts=None,
-                    files=None):
-    """Fill every instance with the host's defaults; return instances and problems."""
+                    extra_from=None, extra_variable="keepalived_extra_instances", files=None):
+    """Fill every instance with the host's defaults; return instances and problems.
+
+    With extra_from, the instances from that index on came from extra_variable,
+    and their problems name it."""
     planned, problems = [], []
     for index, instance in enumerate(_as_list(instances)):
-        item, found = plan_instance(index, instance, host, defaults or {}, variable)
+        if extra_from is not None and index >= int(extra_from):
+            item, found = plan_instance(index - int(extra_from), instance, host, defaults or {}, extra_variable)
+        else:
+            item, found = plan_instance(index, instance, host, defaults or {}, variable)
         problems.extend(found)
         if item is not None:
             planned.append(item)

@@ -23,30 +23,12 @@ REJOIN_DEADLINE = 300
 VIP_DEADLINE = 60
 
 
-@pytest.fixture(scope="module")
-def lab(inventory):
-    hostvars = inventory["_meta"]["hostvars"]
-    pair_name = next(hv["hapair_pair_group"] for hv in hostvars.values())
-    pair = list(inventory[pair_name]["hosts"])
-    return {
-        "pair": pair,
-        "containers": {n: hostvars[n]["ansible_host"] for n in pair},
-        "address": {n: hostvars[n]["hapair_node_address"] for n in pair},
-        "web_vip": hostvars[pair[0]]["hapair_web_vip"],
-        "db_vip": hostvars[pair[0]]["hapair_db_vip"],
-        "state_urls": {n: f"http://{hostvars[n]['hapair_node_address']}:{hostvars[n].get('canary_port', 8080)}/state"
-                       for n in pair},
-    }
-
-
 def states(lab, seen_from):
-    """name -> (state, role) of every member NODE sees."""
-    by_address = {a: n for n, a in lab["address"].items()}
-    return {by_address[r[0]]: (r[1], r[2]) for r in gr.members(lab["containers"][seen_from])}
+    return gr.pair_states(lab, seen_from)
 
 
 def primary(lab, seen_from):
-    return next(n for n, (state, role) in states(lab, seen_from).items() if state == "ONLINE" and role == "PRIMARY")
+    return gr.pair_primary(lab, seen_from)
 
 
 def recover(survivor, timeout=RECOVER_DEADLINE):

@@ -57,7 +57,7 @@ def test_a_good_pair_with_a_witness_passes_its_checks(run_playbook):
         ),
         (
             pair_inventory(pair_vars={"mysql_gr_group_name": "shop"}),
-            "mysql_gr_group_name is 'shop' but must be a UUID",
+            "mysql_gr_group_name is 'shop'; set a UUID",
         ),
         (
             pair_inventory(hosts={"n1": {**GOOD["n1"], "mysql_gr_group_name": "0a4bd628-8a4e-50f0-99ab-2c0568c2b901"},
@@ -66,7 +66,7 @@ def test_a_good_pair_with_a_witness_passes_its_checks(run_playbook):
         ),
         (
             pair_inventory(pair_vars={"mysql_gr_app_password": ""}),
-            "mysql_gr_app_password is empty; set it (in Ansible Vault)",
+            "mysql_gr_app_password is empty; set a password (keep it in Ansible Vault)",
         ),
         (
             with_witness(witness_vars={"mysql_gr_member_weight": 50}),

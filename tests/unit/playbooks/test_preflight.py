@@ -24,7 +24,7 @@ def test_a_good_inventory_with_a_witness_passes(run_playbook):
     [
         (
             witness_inventory(in_witnesses=False),
-            "that group must also be a child of the group hapair_witnesses",
+            "whose host w1 is not under the group hapair_witnesses; make w_t a child of hapair_witnesses too",
         ),
         (
             witness_inventory(witness_hosts={"w1": {"hapair_node_address": "192.0.2.13"},
@@ -37,7 +37,7 @@ def test_a_good_inventory_with_a_witness_passes(run_playbook):
         ),
         (
             witness_inventory(witness_hosts={"w1": {"hapair_node_address": "192.0.2.12"}}),
-            "two hosts have the same hapair_node_address (n1=192.0.2.11, n2=192.0.2.12, w1=192.0.2.12)",
+            "n2, w1: hapair_node_address is 192.0.2.12 on each; every host of the inventory needs its own address",
         ),
     ],
     ids=["witness-not-marked", "two-witnesses", "witness-group-disagrees", "witness-address-taken"],
@@ -65,7 +65,7 @@ def test_a_bad_witness_is_rejected(run_playbook, inventory, message):
         ),
         (
             pair_inventory(hosts={"n1": {"hapair_node_address": "192.0.2.300"}, "n2": GOOD["n2"]}),
-            "n1: hapair_node_address is '192.0.2.300'; set it to the IP address",
+            "n1: hapair_node_address is '192.0.2.300'; set an IP address",
         ),
         (
             pair_inventory(hosts={"n1": {}, "n2": GOOD["n2"]}),
@@ -73,7 +73,7 @@ def test_a_bad_witness_is_rejected(run_playbook, inventory, message):
         ),
         (
             pair_inventory(hosts={"n1": GOOD["n1"], "n2": GOOD["n1"]}),
-            "pair_t: two hosts have the same hapair_node_address (n1=192.0.2.11, n2=192.0.2.11)",
+            "n1, n2: hapair_node_address is 192.0.2.11 on each",
         ),
         (
             pair_inventory(pair_vars={"hapair_reserved_vips": ["192.0.2.100", "192.0.2.12"]}),
@@ -81,7 +81,7 @@ def test_a_bad_witness_is_rejected(run_playbook, inventory, message):
         ),
         (
             pair_inventory(pair_vars={"hapair_reserved_vips": ["192.0.2.100", "web"]}),
-            "hapair_reserved_vips holds 'web', which is not an IP address",
+            "hapair_reserved_vips is a list; set an IP address (for example 192.0.2.11) as each item ('web' is not)",
         ),
     ],
     ids=["three-nodes", "one-node", "missing-group", "bad-address", "no-address", "same-address",
@@ -96,8 +96,8 @@ def test_a_bad_pair_is_rejected(run_playbook, inventory, message):
 @pytest.mark.parametrize(
     "settings, message",
     [
-        ({"net.core.somaxconn": [1, 2]}, "sysctl_settings: sysctl key 'net.core.somaxconn' has a list as its value"),
-        ({"net.core.somaxconn": {"a": 1}}, "sysctl_settings: sysctl key 'net.core.somaxconn' has a dict as its value"),
+        ({"net.core.somaxconn": [1, 2]}, "sysctl_settings is a mapping; set settings with plain values (the value of net.core.somaxconn is a list)"),
+        ({"net.core.somaxconn": {"a": 1}}, "sysctl_settings is a mapping; set settings with plain values (the value of net.core.somaxconn is a mapping)"),
         ({"somaxconn": 1}, "sysctl_settings: sysctl key 'somaxconn' is not a sysctl key name"),
     ],
     ids=["list", "dict", "bad-name"],

@@ -52,12 +52,18 @@ def test_multicast_has_no_peers():
 
 
 @pytest.mark.parametrize(("overrides", "instance", "message"), [
-    ({}, {"virtual_router_id": 0}, "virtual_router_id 0 must be 1..255"),
+    ({}, {"virtual_router_id": 0}, "virtual_router_id 0 (keepalived_web_virtual_router_id) must be 1..255"),
     ({"priority": 255}, {}, "priority 255 must be 1..254"),
     ({"version": 2}, {}, "sub-second, which needs VRRP version 3"),
     ({"advert_int": 0.125}, {}, "multiple of 0.01 s"),
     ({"auth_pass": "x"}, {}, "VRRP version 3 has no authentication"),
     ({"version": 2, "advert_int": 1, "auth_pass": "123456789"}, {}, "at most 8"),
+    # keepalived.conf has no quoting for auth_pass: a newline or '}' would end the block.
+    ({"version": 2, "advert_int": 1, "auth_pass": "a\n}"}, {}, "auth_pass (keepalived_auth_pass) holds a space"),
+    ({"version": 2, "advert_int": 1, "auth_pass": 'ab"c'}, {}, "auth_pass (keepalived_auth_pass) holds a space"),
+    ({"version": 2, "advert_int": 1, "auth_pass": "a#b"}, {}, "auth_pass (keepalived_auth_pass) holds a space"),
+    ({}, {"vips": ["192.0.2.100/33"]}, "is not an IP address with an optional /prefix (1..32 for IPv4"),
+    ({"prefix": 0}, {}, "is not an IP address with an optional /prefix"),
     ({}, {"vips": []}, "vips is empty"),
     ({}, {"vips": ["not-an-ip"]}, "is not an IP address"),
     ({"unicast_peers": []}, {}, "keepalived_unicast_peers is empty"),
@@ -109,3 +115,9 @@ def test_pair_problems():
     assert keepalived_pair_problems(missing) == [
         "ha2: keepalived_instances has no instance 'web', which ha1 has; both nodes of a pair need the same instances"
     ]
+
+
+def test_a_problem_of_an_extra_instance_names_keepalived_extra_instances():
+    extra = {"name": "x", "virtual_router_id": 60, "vips": ["192.0.2.150/33"]}
+    problems = keepalived_plan([WEB, extra], host="ha1", defaults=DEFAULTS, extra_from=1)["problems"]
+    assert any(p.startswith("ha1: keepalived_extra_instances[0] (x): vips holds") for p in problems), problems

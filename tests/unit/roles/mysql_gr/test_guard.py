@@ -1,0 +1,281 @@
+"""The Group Replication guard's decisions, on recorded views of the group
+(rows of performance_schema.replication_group_members), without MySQL."""
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+GUARD = Path(__file__).resolve().parents[4] / "roles" / "mysql_gr" / "files" / "hapair-gr-guard.py"
+UUID1 = "0a4bd628-8a4e-50f0-99ab-2c0568c2b901"
+UUID2 = "7f0c0a4e-1111-4c1e-9d5b-000000000002"
+
+
+def load_guard():
+    spec = importlib.util.spec_from_file_location("hapair_gr_guard", GUARD)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+guard = load_guard()
+
+
+def row(host, state, role="SECONDARY", me=False):
+    return ("id-" + host, host, 3306, state, role, 1 if me else 0)
+
+
+PAIR_HEALTHY = [row("10.0.0.1", "ONLINE", "PRIMARY", me=True), row("10.0.0.2", "ONLINE")]
+PAIR_PEER_LOST = [row("10.0.0.1", "ONLINE", "PRIMARY", me=True), row("10.0.0.2", "UNREACHABLE")]
+PAIR_FORCED = [row("10.0.0.1", "ONLINE", "PRIMARY", me=True)]
+WITNESS_CUT_OFF = [row("10.0.0.1", "ONLINE", "PRIMARY", me=True), row("10.0.0.2", "UNREACHABLE"),
+                   row("10.0.0.3", "UNREACHABLE")]
+WITNESS_MAJORITY = [row("10.0.0.1", "ONLINE", "PRIMARY", me=True), row("10.0.0.2", "UNREACHABLE"),
+                    row("10.0.0.3", "ONLINE")]
+JOINING = [row("10.0.0.1", "ONLINE", "PRIMARY", me=True), row("10.0.0.2", "RECOVERING"),
+           row("10.0.0.3", "UNREACHABLE")]
+
+
+@pytest.mark.parametrize("rows, state, quorum", [
+    (PAIR_HEALTHY, "ONLINE", True),
+    (PAIR_PEER_LOST, "ONLINE", False),
+    (PAIR_FORCED, "ONLINE", True),
+    (WITNESS_CUT_OFF, "ONLINE", False),
+    (WITNESS_MAJORITY, "ONLINE", True),
+    ([row("10.0.0.1", "ERROR", "", me=True)], "ERROR", False),
+    ([row("10.0.0.1", "RECOVERING", me=True), row("10.0.0.2", "ONLINE", "PRIMARY")], "RECOVERING", False),
+    ([], "OFFLINE", False),
+])
+def test_quorum_is_a_majority_of_online_members_including_this_one(rows, state, quorum):
+    view = guard.read_view(rows)
+    assert view["state"] == state
+    assert view["quorum"] is quorum
+
+
+def test_a_lost_majority_names_the_unreachable_members():
+    lost = guard.lost_majority(guard.read_view(WITNESS_CUT_OFF))
+    assert [m["host"] for m in lost] == ["10.0.0.2", "10.0.0.3"]
+    assert guard.lost_majority(guard.read_view(PAIR_HEALTHY)) is None
+    assert guard.lost_majority(guard.read_view(WITNESS_MAJORITY)) is None
+
+
+def test_a_member_joining_is_not_a_lost_majority():
+    assert guard.lost_majority(guard.read_view(JOINING)) is None
+
+
+@pytest.mark.parametrize("a, b, subset", [
+    (f"{UUID1}:1-10", f"{UUID1}:1-333", True),
+    (f"{UUID1}:1-334", f"{UUID1}:1-333", False),
+    (f"{UUID1}:1-5:7-9", f"{UUID1}:1-9", True),
+    (f"{UUID1}:1-9", f"{UUID1}:1-5:7-9", False),
+    (f"{UUID1}:1-5,\n{UUID2}:1-2", f"{UUID2}:1-3,{UUID1}:1-5", True),
+    (f"{UUID2}:1", f"{UUID1}:1-5", False),
+    ("", f"{UUID1}:1-5", True),
+    (f"{UUID1}:1-3", "", False),
+    (f"{UUID1}:canary:1-3", f"{UUID1}:1-3", False),
+    (f"{UUID1}:canary:1-3,{UUID1}:1-2", f"{UUID1}:1-5:canary:1-4", True),
+    (f"{UUID1.upper()}:1-3", f"{UUID1}:1-5", True),
+])
+def test_gtid_set_containment(a, b, subset):
+    assert guard.gtid_subset(a, b) is subset
+
+
+ORDER = ["ha1", "ha2", "w1"]
+
+
+def answers(**states):
+    return {name: (None if value is None else {"state": value[0], "gtid": f"{UUID1}:1-{value[1]}"})
+            for name, value in states.items()}
+
+
+def test_heal_joins_a_running_group():
+    assert guard.heal_choice("ha2", answers(ha1=("ONLINE", 90), ha2=("ERROR", 80)), ORDER[:2]) == ("join", None)
+
+
+def test_heal_bootstraps_the_member_with_the_most_transactions():
+    choice = answers(ha1=("OFFLINE", 80), ha2=("ERROR", 90))
+    assert guard.heal_choice("ha2", choice, ORDER[:2]) == ("bootstrap", None)
+    action, reason = guard.heal_choice("ha1", choice, ORDER[:2])
+    assert action == "wait" and "ha2 holds the most transactions" in reason
+
+
+def test_heal_prefers_the_preferred_node_on_equal_sets_and_never_the_witness():
+    choice = answers(ha1=("OFFLINE", 90), ha2=("OFFLINE", 90), w1=("OFFLINE", 90))
+    assert guard.heal_choice("ha1", choice, ORDER) == ("bootstrap", None)
+    assert guard.heal_choice("w1", choice, ORDER)[0] == "wait"
+    ahead = answers(ha1=("OFFLINE", 80), ha2=("OFFLINE", 80), w1=("OFFLINE", 90))
+    assert guard.heal_choice("w1", ahead, ORDER) == ("bootstrap", None)
+
+
+def test_heal_waits_for_a_member_that_does_not_answer():
+    action, reason = guard.heal_choice("ha1", answers(ha1=("OFFLINE", 99), ha2=None), ORDER[:2])
+    assert action == "wait" and "no answer from ha2" in reason
+
+
+def test_heal_never_picks_between_diverged_sets():
+    diverged = {"ha1": {"state": "OFFLINE", "gtid": f"{UUID1}:1-10"},
+                "ha2": {"state": "OFFLINE", "gtid": f"{UUID1}:1-9,{UUID2}:1"}}
+    action, reason = guard.heal_choice("ha1", diverged, ORDER[:2])
+    assert action == "wait" and "diverged" in reason
+    assert guard.heal_choice("ha2", diverged, ORDER[:2])[0] == "wait"
+
+
+def config(topology, preferred, tmp_path, **extra):
+    base = {"self": "ha1", "port": 3306, "topology": topology, "preferred": preferred,
+            "members": ["ha1", "ha2"], "addresses": ["10.0.0.1", "10.0.0.2"],
+            "socket": "/nonexistent", "quorum_file": str(tmp_path / "quorum"), "interval": 0.25,
+            "tiebreak_after": 1.0, "heal_after": 10.0, "prefer_primary_after": 60.0, "fence_command": ["/bin/true"],
+            "fence_after": 1.0, "fence_delay": 8.0, "fence_timeout": 5.0, "fence_retry": 5.0,
+            "peer_user": "gr_recovery", "peer_password": "secret", "service": "mysql",
+            "keepalived_pid_file": "/nonexistent"}
+    base.update(extra)
+    return base
+
+
+class Recorder(guard.Guard):
+    """A guard whose actions are recorded instead of run."""
+
+    def __init__(self, cfg):
+        super().__init__(cfg)
+        self.actions = []
+        self.commands = []
+        self.keepalived = True
+
+    def start(self, action, *args):
+        self.actions.append(action.__name__)
+
+    def command(self, argv):
+        self.commands.append(argv)
+
+    def keepalived_runs(self):
+        return self.keepalived
+
+
+def run_views(g, timeline):
+    """The actions the guard started over the timeline (and only those)."""
+    g.actions = []
+    for now, rows in timeline:
+        view = guard.read_view(rows)
+        g.write_quorum(view["quorum"])
+        g.act(view, now)
+    return g.actions
+
+
+LEFT = [row("10.0.0.1", "ERROR", "", me=True)]
+
+
+def test_the_preferred_node_of_a_tiebreaker_pair_forces_the_group_to_itself(tmp_path):
+    g = Recorder(config("tiebreaker", True, tmp_path))
+    assert run_views(g, [(0.0, PAIR_HEALTHY), (5.0, PAIR_PEER_LOST), (5.5, PAIR_PEER_LOST)]) == []
+    assert (tmp_path / "quorum").read_text() == "1\n"
+    # The vanished peer is cut off (routes, sockets) from the loss on.
+    assert g.commands == [["ip", "route", "replace", "unreachable", "10.0.0.2/32"], ["ss", "-K", "dst", "10.0.0.2"]]
+    # After tiebreak_after it forces the blocked group to itself, while Group Replication runs.
+    assert run_views(g, [(6.0, PAIR_PEER_LOST)]) == ["force"]
+    assert g.episode["entitled"] is True
+    # A force that did not finish is tried again after a pause, never in a tight loop.
+    assert run_views(g, [(7.0, PAIR_PEER_LOST)]) == []
+    assert run_views(g, [(11.0, PAIR_PEER_LOST)]) == ["force"]
+    assert run_views(g, [(12.0, PAIR_FORCED)]) == []
+    assert g.episode is None and (tmp_path / "quorum").read_text() == "0\n"
+
+
+def test_the_preferred_node_bootstraps_alone_when_the_group_made_it_leave(tmp_path):
+    g = Recorder(config("tiebreaker", True, tmp_path))
+    assert run_views(g, [(0.0, PAIR_PEER_LOST), (1.0, PAIR_PEER_LOST)]) == ["force"]
+    # Still entitled out of the group: the cut stays until the new group runs.
+    assert run_views(g, [(6.5, LEFT)]) == ["bootstrap_alone"]
+    assert ["ip", "route", "del", "unreachable", "10.0.0.2/32"] not in g.commands
+    assert run_views(g, [(7.0, LEFT)]) == []
+    assert run_views(g, [(11.5, LEFT)]) == ["bootstrap_alone"]
+    assert run_views(g, [(12.0, PAIR_FORCED)]) == []
+    assert g.episode is None
+
+
+def test_the_other_node_of_a_tiebreaker_pair_never_continues_alone(tmp_path):
+    g = Recorder(config("tiebreaker", False, tmp_path))
+    timeline = [(0.0, PAIR_PEER_LOST), (5.0, PAIR_PEER_LOST), (8.0, LEFT), (30.0, LEFT), (60.0, LEFT)]
+    # It only ever heals: joins a running group, or bootstraps when every member answers.
+    assert set(run_views(g, timeline)) == {"heal"}
+    # Its cut of the peer ends once it has left the blocked group, so it can join the peer's new group.
+    assert g.commands[-1] == ["ip", "route", "del", "unreachable", "10.0.0.2/32"]
+    assert (tmp_path / "quorum").read_text() == "1\n"
+
+
+def test_a_witness_pair_never_continues_alone(tmp_path):
+    g = Recorder(config("witness", True, tmp_path))
+    assert run_views(g, [(t, WITNESS_CUT_OFF) for t in (0.0, 5.0, 60.0)]) == []
+    assert g.commands == []
+
+
+def test_fencing_waits_longer_on_the_node_that_is_not_preferred(tmp_path):
+    preferred = Recorder(config("fencing", True, tmp_path))
+    other = Recorder(config("fencing", False, tmp_path))
+    timeline = [(0.0, PAIR_PEER_LOST), (1.0, PAIR_PEER_LOST), (8.5, LEFT), (9.0, LEFT)]
+    assert run_views(preferred, timeline[:2]) == ["fence"]
+    assert run_views(other, timeline[:3]) == []
+    assert run_views(other, timeline[3:]) == ["fence"]
+
+
+def test_fencing_continues_alone_only_after_a_confirmed_fence(tmp_path):
+    g = Recorder(config("fencing", True, tmp_path, fence_command=["/bin/false", "{node}"]))
+    episode = {"since": 0.0, "lost": guard.lost_majority(guard.read_view(PAIR_PEER_LOST)), "entitled": False}
+    g.fence(None, episode)
+    assert episode["entitled"] is False and g.commands == []
+    g = Recorder(config("fencing", True, tmp_path, fence_command=["/bin/sh", "-c", "test {node} = ha2"]))
+    g.fence(None, episode)
+    assert episode["entitled"] is True
+
+
+def test_a_fence_command_is_confirmed_by_its_exit_status(tmp_path):
+    g = guard.Guard(config("fencing", True, tmp_path, fence_command=["/bin/false", "{node}"]))
+    assert g.fence_all(guard.lost_majority(guard.read_view(PAIR_PEER_LOST))) is False
+    g = guard.Guard(config("fencing", True, tmp_path, fence_command=["/bin/sh", "-c", "test {node} = ha2"]))
+    assert g.fence_all(guard.lost_majority(guard.read_view(PAIR_PEER_LOST))) is True
+
+
+def test_a_member_outside_the_group_heals_after_the_delay(tmp_path):
+    g = Recorder(config("tiebreaker", False, tmp_path))
+    out = [row("10.0.0.2", "ERROR", "", me=True)]
+    assert run_views(g, [(0.0, out), (9.9, out)]) == []
+    assert run_views(g, [(10.0, out)]) == ["heal"]
+    assert run_views(g, [(15.0, out)]) == []
+    assert run_views(g, [(20.0, out)]) == ["heal"]
+    assert run_views(g, [(21.0, PAIR_HEALTHY), (40.0, PAIR_HEALTHY)]) == []
+
+
+def test_heal_waits_while_a_member_starts_or_stops_its_group():
+    choice = answers(ha1=("OFFLINE", 90), ha2=("ERROR", 90))
+    choice["ha2"]["busy"] = True
+    action, reason = guard.heal_choice("ha1", choice, ORDER[:2])
+    assert action == "wait" and "ha2 is starting or stopping" in reason
+
+
+def test_the_preferred_node_takes_the_primary_back_once_the_group_is_whole(tmp_path):
+    g = Recorder(config("tiebreaker", True, tmp_path))
+    secondary = [row("10.0.0.1", "ONLINE", "SECONDARY", me=True), row("10.0.0.2", "ONLINE", "PRIMARY")]
+    joining = [row("10.0.0.1", "ONLINE", "SECONDARY", me=True), row("10.0.0.2", "RECOVERING", "PRIMARY")]
+    assert run_views(g, [(0.0, secondary), (59.0, secondary)]) == []
+    assert run_views(g, [(60.0, secondary)]) == ["switch_to_me"]
+    # The clock starts again whenever the group is not whole.
+    assert run_views(g, [(61.0, secondary), (100.0, joining), (101.0, secondary), (160.0, secondary)]) == []
+    assert run_views(g, [(161.0, secondary)]) == ["switch_to_me"]
+    g.keepalived = False
+    assert run_views(g, [(200.0, secondary), (300.0, secondary)]) == []
+    assert run_views(Recorder(config("witness", True, tmp_path)), [(0.0, secondary), (90.0, secondary)]) == []
+    assert run_views(Recorder(config("tiebreaker", False, tmp_path)), [(0.0, secondary), (90.0, secondary)]) == []
+
+
+def test_a_secondary_whose_primary_vanished_restarts_its_server_then_bootstraps(tmp_path):
+    g = Recorder(config("fencing", False, tmp_path))
+    lost_primary = [row("10.0.0.1", "ONLINE", "SECONDARY", me=True), row("10.0.0.2", "UNREACHABLE", "PRIMARY")]
+    assert run_views(g, [(0.0, lost_primary), (9.0, lost_primary)]) == ["fence"]
+    g.episode["entitled"] = True  # the fence was confirmed
+    assert run_views(g, [(15.0, lost_primary)]) == ["restart_server"]
+    g.episode["restarted"] = True
+    # mysqld down a moment: the episode (and its entitlement) survives it.
+    g.read = lambda: None
+    g.tick(18.0)
+    assert g.episode is not None and g.episode["entitled"]
+    del g.read
+    assert run_views(g, [(21.0, LEFT)]) == ["bootstrap_alone"]
