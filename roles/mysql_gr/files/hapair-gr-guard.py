@@ -15,15 +15,15 @@ view of the group over the local socket and:
 2. Tie-breaker (topology ``tiebreaker``, on the preferred node only). When
    this member, ONLINE, has lost its majority because every other member is
    UNREACHABLE, for ``tiebreak_after`` seconds, it continues alone: it
-   forces the blocked group's membership to itself while Group Replication
-   still runs (no STOP/START), or, if the group has already made it leave
-   (group_replication_unreachable_majority_timeout), bootstraps a new group
-   from itself. The others join that group when they return. The other node
-   never does this, so the two can never both continue alone. From the loss
-   until then, the lost members' addresses are unreachable from this node
-   (a route, and their sockets destroyed): Group Replication's connections
-   to a host that vanished otherwise hang, and forcing took 35 s to never
-   (leaving the group: 30 s) instead of 3.6 to 12 s with the cut.
+   leaves the blocked group at once by restarting its mysqld (Group
+   Replication lets go of a member whose host vanished only after tens of
+   seconds: forcing the membership took 3.6 to 39 s here and often ended
+   only when the group gave up, and leaving the group waits 30 s for its
+   connections to the lost host), then bootstraps a new group from itself.
+   The others join that group when they return. The other node never does
+   this, so the two can never both continue alone. From the loss until
+   then, the lost members' addresses are unreachable from this node (a
+   route, and their sockets destroyed), so nothing waits on a silent host.
 
 3. Fencing (topology ``fencing``). Same trigger on either node, after
    ``fence_after`` seconds (plus ``fence_delay`` on the node that is not
@@ -91,7 +91,8 @@ def read_view(rows):
     """This member's view from replication_group_members rows.
 
     Returns a dict: state (of this member; OFFLINE without a row), members
-    (every row as a dict), online (count), quorum (bool)."""
+    (every row as a dict), online (count), quorum (bool: this member ONLINE
+    and a majority of the view reachable)."""
     members = [
         {"id": r[0], "host": r[1], "port": int(r[2] or 0), "state": r[3] or "OFFLINE",
          "role": r[4] or "", "self": bool(r[5])}
@@ -100,7 +101,10 @@ def read_view(rows):
     me = next((m for m in members if m["self"]), None)
     state = me["state"] if me else "OFFLINE"
     online = sum(1 for m in members if m["state"] == "ONLINE")
-    quorum = state == "ONLINE" and 2 * online > len(members)
+    # A member joining (RECOVERING) is reachable and votes: only UNREACHABLE
+    # members take the majority away.
+    reachable = sum(1 for m in members if m["state"] != "UNREACHABLE")
+    quorum = state == "ONLINE" and 2 * reachable > len(members)
     return {"state": state, "members": members, "online": online, "quorum": quorum}
 
 
@@ -215,7 +219,7 @@ class Guard:
         self.worker = None
         self.episode = None
         self.out_since = None
-        self.secondary_since = None
+        self.silent_since = None
         self.quorum_written = None
         self.last_note = None
         self.fence_next = 0.0
@@ -291,11 +295,17 @@ class Guard:
     def tick(self, now):
         view = self.read()
         if view is None:
-            self.write_quorum(False)
+            # A round that could not read the member (a busy server, a
+            # reconnect) keeps the last quorum for quorum_grace seconds; a
+            # mysqld that stays silent longer is down, and loses it.
+            self.silent_since = self.silent_since or now
+            if now - self.silent_since >= self.c["quorum_grace"]:
+                self.write_quorum(False)
             if self.episode is None or not self.episode.get("restarted"):
                 self.episode = None  # mysqld restarted by the guard keeps its episode
             self.out_since = None
             return
+        self.silent_since = None
         self.write_quorum(view["quorum"])
         self.act(view, now)
 
@@ -340,10 +350,7 @@ class Guard:
                     return
         if episode is not None and episode["entitled"] and now >= episode.get("retry_at", 0.0):
             episode["retry_at"] = now + self.c["fence_retry"]
-            me = next((m for m in view["members"] if m["self"]), {})
-            if view["state"] == "ONLINE" and me.get("role") == "PRIMARY":
-                self.start(self.force, episode, "%s:%d" % (self.c["address"], self.c["port"]))
-            elif view["state"] == "ONLINE" and not episode.get("restarted"):
+            if view["state"] == "ONLINE" and not episode.get("restarted"):
                 self.start(self.restart_server, episode)
             elif view["state"] not in IN_GROUP:
                 self.start(self.bootstrap_alone, episode)
@@ -351,45 +358,6 @@ class Guard:
               and now - self.out_since >= self.c["heal_after"]):
             self.out_since = now  # next heal round after heal_after again
             self.start(self.heal)
-        elif topology in ("tiebreaker", "fencing") and self.c["preferred"]:
-            self.prefer_primary(view, now)
-
-    def prefer_primary(self, view, now):
-        """Brings the primary back to the preferred node (a planned
-        switchover, no write lost) once every member has been ONLINE for
-        prefer_primary_after seconds with the primary elsewhere: the group
-        can force itself to its primary within seconds when the other node
-        is lost, but forcing a secondary whose primary vanished hangs until
-        the group gives up (measured: 30 s and more)."""
-        me = next((m for m in view["members"] if m["self"]), None)
-        whole = view["quorum"] and all(m["state"] == "ONLINE" for m in view["members"])
-        if not whole or me is None or me["role"] != "SECONDARY" or not self.keepalived_runs():
-            self.secondary_since = None
-            return
-        if self.secondary_since is None:
-            self.secondary_since = now
-        elif now - self.secondary_since >= self.c["prefer_primary_after"]:
-            self.secondary_since = None
-            self.start(self.switch_to_me, me["id"])
-
-    def keepalived_runs(self):
-        """Whether keepalived runs here (the database VIP must be able to
-        follow the primary here; without it, keepalived_db_primary_follows
-        would move the primary straight back)."""
-        try:
-            with open(self.c["keepalived_pid_file"], encoding="ascii") as f:
-                os.kill(int(f.read().split()[0]), 0)
-            return True
-        except (OSError, ValueError, IndexError):
-            return False
-
-    @staticmethod
-    def switch_to_me(conn, uuid):
-        log("the group is whole: moving the primary back to this preferred node")
-        started = time.monotonic()
-        with conn.cursor() as cur:
-            cur.execute("SELECT group_replication_set_as_primary(%s, 5)", (uuid,))
-        log("primary moved here in %.2f s" % (time.monotonic() - started))
 
     def start(self, action, *args):
         self.worker = threading.Thread(target=self.run, args=(action,) + args, daemon=True)
@@ -440,33 +408,17 @@ class Guard:
         if done.returncode != 0:
             log("%s: exit %d %s" % (" ".join(argv), done.returncode, done.stderr.strip()[-200:]))
 
-    def force(self, conn, episode, me):
-        """Forces the blocked group's membership to this member alone, while
-        Group Replication still runs here (the lost members cut off since
-        the loss: measured 3.6 to 12 s, against 35 s to never without the
-        cut). When the member leaves the blocked group first (the
-        unreachable-majority timeout), bootstrap_alone takes over."""
-        log("forcing the group to %s (continuing alone without %s)" % (
-            me, ", ".join(m["host"] for m in episode["lost"])))
-        started = time.monotonic()
-        try:
-            with conn.cursor() as cur:
-                cur.execute("SET GLOBAL group_replication_force_members = %s", (me,))
-            log("group forced to %s in %.2f s" % (me, time.monotonic() - started))
-        finally:
-            with conn.cursor() as cur:
-                cur.execute("SET GLOBAL group_replication_force_members = ''")
-            self.reconnect(episode)
-
-    def restart_server(self, conn, episode):  # pylint: disable=unused-argument
-        """A SECONDARY whose primary vanished cannot force the blocked group
-        (the group waits for the lost primary's messages: measured 30 s and
-        more, then it leaves, and leaving waits 30 s more). Its mysqld is
-        killed instead and systemd starts it again (durable settings: no
+    def restart_server(self, conn, episode):
+        """Leaves the blocked group at once by restarting mysqld: Group
+        Replication itself cannot be made to let go of a member whose host
+        vanished in bounded time (measured here: forcing the membership
+        took 3.6 s to 39 s and often only ended when the group gave up;
+        leaving the group waits 30 s for its connections to the lost host).
+        mysqld is killed and systemd starts it again (durable settings: no
         committed transaction is lost); outside the group, with the lost
         members still cut off, it bootstraps a new group from itself."""
         episode["restarted"] = True
-        log("this SECONDARY lost its primary: restarting mysqld to leave the blocked group at once")
+        log("leaving the blocked group at once: restarting mysqld")
         # Not back into a join attempt at start (it retries a cut-off peer
         # for a minute): start_group resets this once a group runs again.
         with conn.cursor() as cur:

@@ -87,7 +87,7 @@ def run_playbook(tmp_path):
             timeout=120,
         )
         output = proc.stdout + proc.stderr
-        assert "UNREACHABLE" not in output, "a playbook that must not touch any host tried to:\n" + output
+        assert "UNREACHABLE!" not in output, "a playbook that must not touch any host tried to:\n" + output
         return proc.returncode, " ".join(output.split())
 
     return run

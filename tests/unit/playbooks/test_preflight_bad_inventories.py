@@ -357,7 +357,7 @@ def test_the_batch_fails_and_touches_no_host(batch):
     proc, _, stats = batch
     assert proc.returncode == 2, proc.stderr
     output = proc.stdout + proc.stderr
-    assert "UNREACHABLE" not in output
+    assert "UNREACHABLE!" not in output
     assert all(s["unreachable"] == 0 for s in stats.values()), stats
 
 

@@ -31,4 +31,4 @@ def test_bad_log_inputs_are_rejected_before_any_host_is_touched(run_playbook, pa
     rc, out = run_playbook("preflight.yml", pair_inventory(pair_vars=pair_vars))
     assert rc != 0
     assert message in " ".join(out.split()), out
-    assert "UNREACHABLE" not in out
+    assert "UNREACHABLE!" not in out

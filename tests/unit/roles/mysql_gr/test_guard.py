@@ -44,6 +44,8 @@ JOINING = [row("10.0.0.1", "ONLINE", "PRIMARY", me=True), row("10.0.0.2", "RECOV
     (WITNESS_MAJORITY, "ONLINE", True),
     ([row("10.0.0.1", "ERROR", "", me=True)], "ERROR", False),
     ([row("10.0.0.1", "RECOVERING", me=True), row("10.0.0.2", "ONLINE", "PRIMARY")], "RECOVERING", False),
+    ([row("10.0.0.1", "ONLINE", "PRIMARY", me=True), row("10.0.0.2", "RECOVERING")], "ONLINE", True),
+    (JOINING, "ONLINE", True),
     ([], "OFFLINE", False),
 ])
 def test_quorum_is_a_majority_of_online_members_including_this_one(rows, state, quorum):
@@ -123,11 +125,10 @@ def test_heal_never_picks_between_diverged_sets():
 def config(topology, preferred, tmp_path, **extra):
     base = {"self": "ha1", "port": 3306, "topology": topology, "preferred": preferred,
             "members": ["ha1", "ha2"], "addresses": ["10.0.0.1", "10.0.0.2"],
-            "socket": "/nonexistent", "quorum_file": str(tmp_path / "quorum"), "interval": 0.25,
-            "tiebreak_after": 1.0, "heal_after": 10.0, "prefer_primary_after": 60.0, "fence_command": ["/bin/true"],
+            "socket": "/nonexistent", "quorum_file": str(tmp_path / "quorum"), "interval": 0.25, "quorum_grace": 2.0,
+            "tiebreak_after": 1.0, "heal_after": 10.0, "fence_command": ["/bin/true"],
             "fence_after": 1.0, "fence_delay": 8.0, "fence_timeout": 5.0, "fence_retry": 5.0,
-            "peer_user": "gr_recovery", "peer_password": "secret", "service": "mysql",
-            "keepalived_pid_file": "/nonexistent"}
+            "peer_user": "gr_recovery", "peer_password": "secret", "service": "mysql"}
     base.update(extra)
     return base
 
@@ -139,7 +140,6 @@ class Recorder(guard.Guard):
         super().__init__(cfg)
         self.actions = []
         self.commands = []
-        self.keepalived = True
 
     def start(self, action, *args):
         self.actions.append(action.__name__)
@@ -147,8 +147,6 @@ class Recorder(guard.Guard):
     def command(self, argv):
         self.commands.append(argv)
 
-    def keepalived_runs(self):
-        return self.keepalived
 
 
 def run_views(g, timeline):
@@ -164,32 +162,25 @@ def run_views(g, timeline):
 LEFT = [row("10.0.0.1", "ERROR", "", me=True)]
 
 
-def test_the_preferred_node_of_a_tiebreaker_pair_forces_the_group_to_itself(tmp_path):
+def test_the_preferred_node_of_a_tiebreaker_pair_restarts_its_server_then_bootstraps(tmp_path):
     g = Recorder(config("tiebreaker", True, tmp_path))
     assert run_views(g, [(0.0, PAIR_HEALTHY), (5.0, PAIR_PEER_LOST), (5.5, PAIR_PEER_LOST)]) == []
     assert (tmp_path / "quorum").read_text() == "1\n"
     # The vanished peer is cut off (routes, sockets) from the loss on.
     assert g.commands == [["ip", "route", "replace", "unreachable", "10.0.0.2/32"], ["ss", "-K", "dst", "10.0.0.2"]]
-    # After tiebreak_after it forces the blocked group to itself, while Group Replication runs.
-    assert run_views(g, [(6.0, PAIR_PEER_LOST)]) == ["force"]
+    # After tiebreak_after it leaves the blocked group at once (mysqld restarted) ...
+    assert run_views(g, [(6.0, PAIR_PEER_LOST)]) == ["restart_server"]
     assert g.episode["entitled"] is True
-    # A force that did not finish is tried again after a pause, never in a tight loop.
+    g.episode["restarted"] = True
     assert run_views(g, [(7.0, PAIR_PEER_LOST)]) == []
-    assert run_views(g, [(11.0, PAIR_PEER_LOST)]) == ["force"]
-    assert run_views(g, [(12.0, PAIR_FORCED)]) == []
-    assert g.episode is None and (tmp_path / "quorum").read_text() == "0\n"
-
-
-def test_the_preferred_node_bootstraps_alone_when_the_group_made_it_leave(tmp_path):
-    g = Recorder(config("tiebreaker", True, tmp_path))
-    assert run_views(g, [(0.0, PAIR_PEER_LOST), (1.0, PAIR_PEER_LOST)]) == ["force"]
-    # Still entitled out of the group: the cut stays until the new group runs.
-    assert run_views(g, [(6.5, LEFT)]) == ["bootstrap_alone"]
+    # ... and once out, starts a group of its own; the cut stays until it runs.
+    assert run_views(g, [(12.0, LEFT)]) == ["bootstrap_alone"]
     assert ["ip", "route", "del", "unreachable", "10.0.0.2/32"] not in g.commands
-    assert run_views(g, [(7.0, LEFT)]) == []
-    assert run_views(g, [(11.5, LEFT)]) == ["bootstrap_alone"]
-    assert run_views(g, [(12.0, PAIR_FORCED)]) == []
-    assert g.episode is None
+    # A failed bootstrap is tried again after a pause, never in a tight loop.
+    assert run_views(g, [(13.0, LEFT)]) == []
+    assert run_views(g, [(17.5, LEFT)]) == ["bootstrap_alone"]
+    assert run_views(g, [(18.0, PAIR_FORCED)]) == []
+    assert g.episode is None and (tmp_path / "quorum").read_text() == "0\n"
 
 
 def test_the_other_node_of_a_tiebreaker_pair_never_continues_alone(tmp_path):
@@ -251,22 +242,7 @@ def test_heal_waits_while_a_member_starts_or_stops_its_group():
     assert action == "wait" and "ha2 is starting or stopping" in reason
 
 
-def test_the_preferred_node_takes_the_primary_back_once_the_group_is_whole(tmp_path):
-    g = Recorder(config("tiebreaker", True, tmp_path))
-    secondary = [row("10.0.0.1", "ONLINE", "SECONDARY", me=True), row("10.0.0.2", "ONLINE", "PRIMARY")]
-    joining = [row("10.0.0.1", "ONLINE", "SECONDARY", me=True), row("10.0.0.2", "RECOVERING", "PRIMARY")]
-    assert run_views(g, [(0.0, secondary), (59.0, secondary)]) == []
-    assert run_views(g, [(60.0, secondary)]) == ["switch_to_me"]
-    # The clock starts again whenever the group is not whole.
-    assert run_views(g, [(61.0, secondary), (100.0, joining), (101.0, secondary), (160.0, secondary)]) == []
-    assert run_views(g, [(161.0, secondary)]) == ["switch_to_me"]
-    g.keepalived = False
-    assert run_views(g, [(200.0, secondary), (300.0, secondary)]) == []
-    assert run_views(Recorder(config("witness", True, tmp_path)), [(0.0, secondary), (90.0, secondary)]) == []
-    assert run_views(Recorder(config("tiebreaker", False, tmp_path)), [(0.0, secondary), (90.0, secondary)]) == []
-
-
-def test_a_secondary_whose_primary_vanished_restarts_its_server_then_bootstraps(tmp_path):
+def test_a_fencing_survivor_restarts_its_server_then_bootstraps(tmp_path):
     g = Recorder(config("fencing", False, tmp_path))
     lost_primary = [row("10.0.0.1", "ONLINE", "SECONDARY", me=True), row("10.0.0.2", "UNREACHABLE", "PRIMARY")]
     assert run_views(g, [(0.0, lost_primary), (9.0, lost_primary)]) == ["fence"]
@@ -279,3 +255,14 @@ def test_a_secondary_whose_primary_vanished_restarts_its_server_then_bootstraps(
     assert g.episode is not None and g.episode["entitled"]
     del g.read
     assert run_views(g, [(21.0, LEFT)]) == ["bootstrap_alone"]
+
+
+def test_a_round_that_cannot_read_the_member_keeps_the_quorum_for_the_grace(tmp_path):
+    g = Recorder(config("tiebreaker", True, tmp_path))
+    run_views(g, [(0.0, PAIR_HEALTHY)])
+    g.read = lambda: None
+    g.tick(1.0)
+    g.tick(2.5)
+    assert (tmp_path / "quorum").read_text() == "0\n"
+    g.tick(3.0)
+    assert (tmp_path / "quorum").read_text() == "1\n"
