@@ -25,7 +25,9 @@ description:
     MySQL member afterwards, and returns what the scenario measured, with C(passed) and C(reasons)
     against the thresholds.
   - The same plugin file also provides C(drill_rows) (registered mysql_query results to rows per
-    member), C(drill_seq_range) (the probe's first and last sequence numbers), C(drill_records_text)
+    member), C(drill_seq_range) (the probe's first and last sequence numbers), C(drill_log_counts)
+    (access-log lines lost and repeated for the probe's acknowledged writes), C(drill_promise) (what the
+    pair's topology promises for a scenario, as thresholds), C(drill_records_text)
     (the probe's records with the scenario's marks), C(drill_markdown) (the report's table) and C(drill_timeline_svg) (one scenario's
     picture).
 positional: _input, rows_by_member
@@ -48,9 +50,25 @@ options:
     elements: dict
     default: []
   thresholds:
-    description: C(rto_seconds) and C(lost_writes); the scenario passes when each measure is at most its threshold.
+    description:
+      - C(rto_seconds) and C(lost_writes); the scenario passes when each measure is at most its threshold.
+      - C(double_master_seconds) allows a VIP on two nodes that ends by itself, before the restore, on exactly
+        one node (on C(survivor) when named) within that many seconds; C(log_lines_lost) bounds the access-log
+        lines lost.
     type: dict
     default: {}
+  log_seqs:
+    description: Sequence numbers of the access-log lines read back from Kafka, one per line; omitted, logs are not judged.
+    type: list
+    elements: int
+  instances:
+    description: Further VRRP instances (for example C(db)) whose double MASTER is measured and judged too.
+    type: list
+    elements: str
+  problems:
+    description: What else failed the scenario (the pair not healthy again in time, rows not read); it fails with them.
+    type: list
+    elements: str
 """
 
 EXAMPLES = r"""
@@ -76,6 +94,9 @@ _value:
     committed_unacknowledged: {description: Writes that failed for the client yet were committed., type: list, elements: int}
     divergent_commits: {description: Sequence numbers committed by different primaries., type: list, elements: int}
     double_masters: {description: Stretches where two nodes held the VIP at once., type: list}
+    double_master: {description: Per VRRP instance, seconds of double MASTER, whether it ended by itself and on which node., type: dict}
+    logs: {description: Access-log lines expected, lost and repeated (null when not read)., type: dict}
+    recovered: {description: Whether the pair was healthy again in time., type: bool}
     split_brain: {description: Whether either of the two above was found., type: bool}
     writes_sent: {description: Writes the probe sent., type: int}
     writes_acknowledged: {description: Writes answered 200 with their own sequence number., type: int}
@@ -92,8 +113,8 @@ def drill_rows(results, column_seq="seq", column_db="db"):
 
     A loop result carries ``results``; each item names its member in
     ``item`` (a string, or a dict with ``name``) or ``ansible_loop_var``.
-    A member whose query failed is left out: its rows are unknown, and the
-    caller must not count them as lost.
+    A member whose query failed (or that answered no result) is left out:
+    its rows are unknown, and the caller must not count them as lost.
     """
     if isinstance(results, dict) and "results" in results:
         items = results["results"]
@@ -109,7 +130,8 @@ def drill_rows(results, column_seq="seq", column_db="db"):
         raise AnsibleFilterError("drill_rows expects a registered loop result or a dict of member to result")
     rows = {}
     for member, result in pairs:
-        if not isinstance(result, dict) or result.get("failed") or result.get("skipped") or result.get("unreachable"):
+        if (not isinstance(result, dict) or "query_result" not in result
+                or result.get("failed") or result.get("skipped") or result.get("unreachable")):
             continue
         query_result = result.get("query_result") or [[]]
         table = query_result[0] if query_result else []
@@ -132,13 +154,32 @@ def drill_records_text(text, marks=None):
     return "\n".join(lines) + ("\n" if lines else "")
 
 
-def drill_analyze(text, rows_by_member, instance="web", thresholds=None, marks=None):
+def drill_analyze(text, rows_by_member, instance="web", thresholds=None, marks=None, log_seqs=None,
+                  instances=None, problems=None):
     records = _records(text, marks)
-    result = drill.analyze(records, rows_by_member or {}, instance=instance, thresholds=dict(thresholds or {}))
+    result = drill.analyze(records, rows_by_member or {}, instance=instance, thresholds=dict(thresholds or {}),
+                           log_seqs=log_seqs, instances=instances, problems=problems)
     # Tuples do not survive Ansible's templating as such; lists do.
     for key in ("vip_holders", "primaries", "double_masters"):
         result[key] = [list(span) for span in result[key]]
     return result
+
+
+def drill_log_counts(text, seqs_seen):
+    """The probe's acknowledged writes against the access-log lines read
+    back from Kafka (their sequence numbers, one per line): lost and
+    repeated lines (see module_utils/drill.log_counts)."""
+    return drill.log_counts(_records(text, None)["writes"], list(seqs_seen or []))
+
+
+def drill_promise(promises, topology, scenario, preferred=None, lost_preferred=False, fault_seconds=0, base=None):
+    """The thresholds and recovery (automatic or operator) the topology
+    promises for a scenario (see module_utils/drill.promise)."""
+    try:
+        return drill.promise(promises or {}, topology, scenario, preferred=preferred, lost_preferred=bool(lost_preferred),
+                             fault_seconds=int(fault_seconds), base=base)
+    except (ValueError, TypeError, AttributeError) as exc:
+        raise AnsibleFilterError(f"drill_promise: {exc}") from exc
 
 
 def drill_seq_range(text):
@@ -169,6 +210,8 @@ class FilterModule:
             "drill_rows": drill_rows,
             "drill_records_text": drill_records_text,
             "drill_seq_range": drill_seq_range,
+            "drill_log_counts": drill_log_counts,
+            "drill_promise": drill_promise,
             "drill_markdown": drill_markdown,
             "drill_timeline_svg": drill_timeline_svg,
         }

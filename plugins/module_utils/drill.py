@@ -188,12 +188,109 @@ def holders(states, pick):
     return [tuple(span) for span in spans]
 
 
-def analyze(records, rows_by_member, instance="web", thresholds=None):
+def log_counts(writes, seqs_seen):
+    """The log pipeline's record of the probe's acknowledged writes.
+
+    seqs_seen holds the sequence number of every access-log line read back
+    from Kafka (one entry per line, so a line shipped twice appears twice).
+    Returns the acknowledged writes with no line (lost) and those with more
+    than one ({seq: extra lines}, repeated); lines of writes the client saw
+    fail are not counted either way.
+    """
+    acked = sorted(r["seq"] for r in writes if r.get("ok"))
+    seen = {}
+    for seq in seqs_seen:
+        seen[int(seq)] = seen.get(int(seq), 0) + 1
+    lost = [seq for seq in acked if seq not in seen]
+    repeated = {seq: seen[seq] - 1 for seq in acked if seen.get(seq, 0) > 1}
+    return {
+        "expected": len(acked),
+        "lost": lost,
+        "repeated": repeated,
+        "lines_lost": len(lost),
+        "lines_repeated": sum(repeated.values()),
+    }
+
+
+def mark_time(marks, event):
+    """When the scenario's first mark of this event happened, or None."""
+    return next((m["t"] for m in marks if m.get("event") == event), None)
+
+
+def settled_holder(holder_spans, start, end):
+    """The node that held the VIP alone for more than half of [start, end],
+    or None (nobody did: the VIP was gone, or changed hands, most of it)."""
+    if end is None or end <= start:
+        return None
+    held = {}
+    for span_from, span_to, holder in holder_spans:
+        overlap = min(span_to, end) - max(span_from, start)
+        if holder and "+" not in holder and overlap > 0:
+            held[holder] = held.get(holder, 0.0) + overlap
+    best = max(held, key=held.get, default=None)
+    return best if best is not None and held[best] > (end - start) / 2 else None
+
+
+def double_master_outcome(spans, holder_spans, restore=None):
+    """How the stretches of two VIP holders ended.
+
+    spans are double_masters() findings, holder_spans holders() of the same
+    instance. Returns the seconds of double MASTER in all, whether the last
+    stretch ended before the fault was undone (by itself: the pair fenced a
+    side) and the node that then held the VIP until the restore
+    (settled_holder; None: no node did).
+    """
+    if not spans:
+        return {"seconds": 0.0, "ended_by_itself": True, "ended_on": None}
+    seconds = round(sum(end - start for start, end, _ in spans), 3)
+    last_end = spans[-1][1]
+    ended_on = settled_holder(holder_spans, last_end, restore)
+    return {
+        "seconds": seconds,
+        "ended_by_itself": restore is not None and last_end < restore and ended_on is not None,
+        "ended_on": ended_on,
+    }
+
+
+def _split_brain_verdicts(result, thresholds):
+    """Why the VIP or the data was held by two sides beyond what is allowed.
+
+    A write committed by two primaries always fails. Two VIP holders fail
+    unless thresholds allow ``double_master_seconds``: then the stretches
+    must end by themselves (before the restore) within that bound, on
+    exactly one node, and on ``survivor`` when it is named.
+    """
+    verdicts = []
+    if result["divergent_commits"]:
+        verdicts.append(f"{len(result['divergent_commits'])} writes committed by two primaries")
+    allowed = thresholds.get("double_master_seconds")
+    for instance, outcome in result["double_master"].items():
+        if not outcome["seconds"]:
+            continue
+        if allowed is None:
+            verdicts.append(f"{instance} VIP on two nodes for {outcome['seconds']:.2f}s")
+            continue
+        if outcome["seconds"] > allowed:
+            verdicts.append(f"{instance} VIP on two nodes for {outcome['seconds']:.2f}s, over {allowed}s")
+        if not outcome["ended_by_itself"]:
+            verdicts.append(f"{instance} VIP on two nodes did not end on one node before the restore")
+        elif thresholds.get("survivor") and outcome["ended_on"] != thresholds["survivor"]:
+            verdicts.append(f"{instance} VIP kept by {outcome['ended_on']}, not {thresholds['survivor']}")
+    return verdicts
+
+
+def analyze(records, rows_by_member, instance="web", thresholds=None, log_seqs=None, instances=None, problems=None):
     """Everything a scenario's row of the report says.
 
     rows_by_member maps each member to {seq: committing server} read from
     that member after the scenario; thresholds holds ``rto_seconds`` and
-    ``lost_writes`` (pass when measured <= threshold).
+    ``lost_writes`` (pass when measured <= threshold), optionally
+    ``double_master_seconds`` and ``survivor`` (see _split_brain_verdicts)
+    and ``log_lines_lost``. log_seqs: the sequence numbers of the access-log
+    lines read back from Kafka (None: not read). instances: the VRRP
+    instances whose holders are checked (default: instance alone).
+    problems: what else failed the scenario, one sentence each (the pair not
+    healthy again in time, a member whose rows could not be read).
     """
     thresholds = thresholds or {}
     writes, states, marks = records["writes"], records["states"], records["marks"]
@@ -203,6 +300,13 @@ def analyze(records, rows_by_member, instance="web", thresholds=None):
     divergent = divergent_commits(rows_by_member)
     masters = double_masters(states, instance)
     accepted_by = sorted({r.get("db") for r in writes if r.get("ok") and r.get("db")})
+    vip_holders = holders(states, lambda r: holds_vip(r, instance))
+    restore = mark_time(marks, "restore")
+    outcomes = {instance: double_master_outcome(masters, vip_holders, restore)}
+    for other in instances or []:
+        if other != instance:
+            outcomes[other] = double_master_outcome(
+                double_masters(states, other), holders(states, lambda r, o=other: holds_vip(r, o)), restore)
     result = {
         "writes_sent": len(writes),
         "writes_acknowledged": sum(1 for r in writes if r.get("ok")),
@@ -216,44 +320,97 @@ def analyze(records, rows_by_member, instance="web", thresholds=None):
         ),
         "divergent_commits": divergent,
         "double_masters": masters,
+        "double_master": outcomes,
         "split_brain": bool(divergent or masters),
         "primaries_seen": accepted_by,
-        "vip_holders": holders(states, lambda r: holds_vip(r, instance)),
+        "vip_holders": vip_holders,
         "primaries": holders(states, lambda r: r.get("gr_role") == "PRIMARY"),
         "marks": marks,
+        "logs": None if log_seqs is None else log_counts(writes, log_seqs),
+        "recovered": not problems,
     }
-    verdicts = []
+    verdicts = list(problems or [])
     if "rto_seconds" in thresholds and seconds > thresholds["rto_seconds"]:
         verdicts.append(f"RTO {seconds:.2f}s over {thresholds['rto_seconds']}s")
     if len(lost_any) > thresholds.get("lost_writes", 0):
         verdicts.append(f"{len(lost_any)} acknowledged writes lost")
-    if result["split_brain"]:
-        verdicts.append("split brain")
+    verdicts += _split_brain_verdicts(result, thresholds)
     if result["writes_acknowledged"] == 0:
         verdicts.append("no write succeeded")
+    if result["logs"] and "log_lines_lost" in thresholds and result["logs"]["lines_lost"] > thresholds["log_lines_lost"]:
+        verdicts.append(f"{result['logs']['lines_lost']} access-log lines lost")
     result["passed"] = not verdicts
     result["reasons"] = verdicts
     return result
 
 
+def promise(promises, topology, scenario, preferred=None, lost_preferred=False, fault_seconds=0, base=None):
+    """What the pair's topology promises for one scenario, as thresholds.
+
+    promises maps each topology to ``scenarios`` (scenario -> entry) and
+    ``preferred_lost`` (entries that replace those when the node the
+    scenario loses is the preferred node). An entry holds thresholds
+    (``rto_seconds``, ``double_master_seconds``, ``survivor``, ...),
+    ``recovery`` (automatic, or operator: the drill does the operator's
+    step) and ``plus_fault`` (the RTO bound counts the time the fault is
+    held). base: thresholds the entry adds to (a scenario the topology
+    makes no promise about keeps them). ``survivor: preferred`` names the
+    preferred node. Returns the thresholds with ``recovery`` and
+    ``topology``.
+    """
+    if topology not in promises:
+        raise ValueError(f"no promises for topology {topology!r} (known: {', '.join(sorted(promises))})")
+    chosen = promises[topology] or {}
+    entry = dict((chosen.get("scenarios") or {}).get(scenario) or {})
+    if lost_preferred:
+        entry.update((chosen.get("preferred_lost") or {}).get(scenario) or {})
+    out = dict(base or {})
+    out.update({key: value for key, value in entry.items() if key != "plus_fault"})
+    if entry.get("plus_fault") and "rto_seconds" in out:
+        out["rto_seconds"] = out["rto_seconds"] + fault_seconds
+    if out.get("survivor") == "preferred":
+        out["survivor"] = preferred
+    out.setdefault("recovery", "automatic")
+    out["topology"] = topology
+    return out
+
+
+def _logs_cell(logs):
+    if not logs:
+        return "not read"
+    return f"{logs['lines_lost']} / {logs['lines_repeated']}"
+
+
+def _double_master_cell(result):
+    seconds = [o["seconds"] for o in (result.get("double_master") or {}).values() if o["seconds"]]
+    return f"{max(seconds):.2f}" if seconds else "0"
+
+
 def markdown_table(rows):
     """The report's table: one row per scenario."""
     lines = [
-        "| Scenario | Fault | RTO (s) | Writes acked / sent | Lost (RPO) | Split brain | Result |",
-        "| --- | --- | ---: | ---: | ---: | --- | --- |",
+        "| Scenario | Fault | Recovery | RTO (s) | Bound (s) | Writes acked / sent | Lost (RPO) | Split brain "
+        "| Double MASTER (s) | Log lines lost / repeated | Result |",
+        "| --- | --- | --- | ---: | ---: | ---: | ---: | --- | ---: | ---: | --- |",
     ]
     for row in rows:
         result = row["result"]
+        judged = row.get("judged") or {}
         verdict = "pass" if result["passed"] else "FAIL: " + "; ".join(result["reasons"])
         lines.append(
-            "| {name} | {fault} | {rto:.2f} | {acked} / {sent} | {lost} | {sb} | {verdict} |".format(
+            "| {name} | {fault} | {recovery} | {rto:.2f} | {bound} | {acked} / {sent} | {lost} | {sb} | {dm} "
+            "| {logs} | {verdict} |".format(
                 name=row["name"],
                 fault=row["fault"].replace("|", "\\|"),
+                recovery=judged.get("recovery", "automatic"),
                 rto=result["rto_seconds"],
+                bound=judged.get("rto_seconds", "-"),
                 acked=result["writes_acknowledged"],
                 sent=result["writes_sent"],
                 lost=len(result["lost_writes"]),
                 sb="yes" if result["split_brain"] else "no",
+                dm=_double_master_cell(result),
+                logs=_logs_cell(result.get("logs")),
                 verdict=verdict,
             )
         )

@@ -18,6 +18,7 @@ to Kafka.
 
 from __future__ import annotations
 
+import re
 import time
 
 from ansible.module_utils.basic import missing_required_lib
@@ -358,7 +359,8 @@ def apply_topic_actions(admin, actions, timeout):
 
 
 # --------------------------------------------------------------------------
-# Searching a topic for a record (the health gate's end-to-end check).
+# Searching a topic for a record (the health gate's end-to-end check), or
+# collecting what a pattern matches in it (the drill's count of log lines).
 
 def first_match(records, needle):
     """The first record (dict with value as text) whose value holds needle."""
@@ -368,10 +370,27 @@ def first_match(records, needle):
     return None
 
 
-def search_topic(bootstrap_servers, topic, needle, since_ms, timeout):
-    """Read topic from the first offset at or after since_ms until a record
-    holding needle arrives or timeout seconds pass. Returns (record or None,
-    records read)."""
+def captures(records, pattern):
+    """What a regular expression captures in each record's value: the first
+    group of each match (the whole match when it has no group), in order."""
+    regex = re.compile(pattern)
+    found = []
+    for record in records:
+        for match in regex.finditer(record["value"]):
+            found.append(match.group(1) if regex.groups else match.group(0))
+    return found
+
+
+def _records_of(batch):
+    return [{"partition": r.partition, "offset": r.offset, "timestamp": r.timestamp,
+             "value": (r.value or b"").decode("utf-8", "replace")}
+            for rs in batch.values() for r in rs]
+
+
+def _consumer_at(bootstrap_servers, topic, since_ms, timeout):
+    """A consumer on every partition of topic, at the first offset written
+    at or after since_ms (or the end). Returns (consumer, partitions, end
+    offsets when it was placed)."""
     consumer = KafkaConsumer(bootstrap_servers=bootstrap_servers, client_id="hapair-stack-search",
                              enable_auto_commit=False, group_id=None,
                              request_timeout_ms=max(int(timeout * 1000) + 1000, 30000),
@@ -386,18 +405,46 @@ def search_topic(bootstrap_servers, topic, needle, since_ms, timeout):
         for tp in partitions:
             found = starts.get(tp)
             consumer.seek(tp, found.offset if found is not None else ends[tp])
+    except Exception:
+        consumer.close()
+        raise
+    return consumer, partitions, ends
+
+
+def search_topic(bootstrap_servers, topic, needle, since_ms, timeout):
+    """Read topic from the first offset at or after since_ms until a record
+    holding needle arrives or timeout seconds pass. Returns (record or None,
+    records read)."""
+    consumer, _, _ = _consumer_at(bootstrap_servers, topic, since_ms, timeout)
+    try:
         deadline = time.monotonic() + timeout
         seen = 0
         while time.monotonic() < deadline:
-            batch = consumer.poll(timeout_ms=100)
-            records = [{"partition": r.partition, "offset": r.offset, "timestamp": r.timestamp,
-                        "value": (r.value or b"").decode("utf-8", "replace")}
-                       for rs in batch.values() for r in rs]
+            records = _records_of(consumer.poll(timeout_ms=100))
             seen += len(records)
             match = first_match(records, needle)
             if match is not None:
                 match["read_at_ms"] = int(time.time() * 1000)
                 return match, seen
         return None, seen
+    finally:
+        consumer.close()
+
+
+def collect_topic(bootstrap_servers, topic, pattern, since_ms, timeout):
+    """Read topic from the first offset at or after since_ms up to its end
+    (as it was when the reading began) and return (captures of pattern,
+    records read, whether the end was reached before timeout seconds)."""
+    consumer, partitions, ends = _consumer_at(bootstrap_servers, topic, since_ms, timeout)
+    try:
+        deadline = time.monotonic() + timeout
+        seen, found = 0, []
+        while time.monotonic() < deadline:
+            if all(consumer.position(tp) >= ends[tp] for tp in partitions):
+                return found, seen, True
+            records = _records_of(consumer.poll(timeout_ms=100))
+            seen += len(records)
+            found += captures(records, pattern)
+        return found, seen, False
     finally:
         consumer.close()

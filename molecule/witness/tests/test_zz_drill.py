@@ -4,8 +4,10 @@ installed collection run it (hapair.stack.failover_drill), then its report
 is checked: every scenario restored the pair, no acknowledged write was
 lost, no write was committed by two primaries, and the web VIP was never on
 both nodes except while the link between them was cut (keepalived has no
-third vote: what the README says a pair cannot survive). The measured table
-is printed for the notes; the thresholds here only catch a broken pair."""
+third vote: what the README says a pair cannot survive), every scenario was
+judged as the witness topology promises (no operator step), and the log
+pipeline was measured. The measured table is printed for the notes; the
+thresholds here only catch a broken pair."""
 
 import json
 import os
@@ -67,10 +69,18 @@ def test_the_drill_measures_every_scenario_and_leaves_the_pair_healthy(inventory
             problems.append(f"{name}: RTO {result['rto_seconds']} s")
         if sorted(scenario["members_read"]) != members:
             problems.append(f"{name}: rows read on {scenario['members_read']} only")
+        if scenario["judged"]["recovery"] != "automatic":
+            problems.append(f"{name}: judged as needing an operator {scenario['judged']}")
+        if result["logs"] is None:
+            problems.append(f"{name}: the access-log lines were not read from Kafka")
+    assert report["hapair_topology"] == "witness"
     assert not problems, problems
     for name, scenario in scenarios.items():
         result = scenario["result"]
-        print(f"MEASURE {json.dumps({'scenario': name, 'rto_s': result['rto_seconds'], 'lost': len(result['lost_writes']), 'split_brain': result['split_brain']})}")
+        measure = {"scenario": name, "rto_s": result["rto_seconds"], "lost": len(result["lost_writes"]),
+                   "split_brain": result["split_brain"], "log_lines_lost": result["logs"]["lines_lost"],
+                   "log_lines_repeated": result["logs"]["lines_repeated"]}
+        print(f"MEASURE {json.dumps(measure)}")
 
     # The pair is healthy afterwards, by the same gate every site.yml run ends with.
     health = playbook("hapair.stack.health", timeout=600)

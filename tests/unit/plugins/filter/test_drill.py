@@ -28,7 +28,8 @@ def query(rows):
 
 def test_filters_are_exported():
     assert set(f.FilterModule().filters()) == {
-        "drill_analyze", "drill_rows", "drill_records_text", "drill_seq_range", "drill_markdown", "drill_timeline_svg"}
+        "drill_analyze", "drill_rows", "drill_records_text", "drill_seq_range", "drill_markdown", "drill_timeline_svg",
+        "drill_log_counts", "drill_promise"}
 
 
 def test_rows_from_a_dict_of_members_skips_failed_and_unreachable():
@@ -37,6 +38,8 @@ def test_rows_from_a_dict_of_members_skips_failed_and_unreachable():
         "ha2": {"failed": True, "msg": "Can't connect"},
         "w1": {"unreachable": True, "msg": "container gone"},
         "ha3": {"skipped": True},
+        # failed_when: false keeps a failed query from failing: no rows known.
+        "ha4": {"failed": False, "msg": "Can't connect"},
     })
     assert rows == {"ha1": {10: "ha1", 11: "ha2"}}
 
@@ -98,7 +101,7 @@ def test_markdown_and_svg():
     records = [w(1, 0.0), w(2, 0.5, ok=False), w(3, 1.0)]
     result = f.drill_analyze(text(records), {"ha1": {1: "ha1", 3: "ha1"}}, thresholds={"rto_seconds": 5})
     table = f.drill_markdown([{"name": "nginx_kill", "fault": "Nginx killed on ha1", "result": result}])
-    assert table.splitlines()[2].startswith("| nginx_kill | Nginx killed on ha1 | 1.00 | 2 / 3 | 0 | no | pass |")
+    assert table.splitlines()[2] == "| nginx_kill | Nginx killed on ha1 | automatic | 1.00 | - | 2 / 3 | 0 | no | 0 | not read | pass |"
     svg = f.drill_timeline_svg(text(records), "nginx_kill", result)
     assert ET.fromstring(svg).tag.endswith("svg")
     with pytest.raises(AnsibleFilterError):
@@ -117,3 +120,27 @@ def test_analyze_takes_marks_apart_from_the_probe_text():
     result = f.drill_analyze(text([w(1, 0.0), w(2, 0.1)]), {"ha1": {1: "ha1", 2: "ha1"}},
                              marks=[{"t": 0.05, "event": "inject"}, {"t": 0.08, "event": "restore"}])
     assert [m["event"] for m in result["marks"]] == ["inject", "restore"]
+
+
+def test_log_counts_from_the_probe_text():
+    counts = f.drill_log_counts(text([w(1, 0.0), w(2, 0.1), w(3, 0.2, ok=False)]), ["2", "2", "3"])
+    assert counts["lost"] == [1] and counts["repeated"] == {2: 1}
+    assert f.drill_log_counts(text([w(1, 0.0)]), None)["lines_lost"] == 1
+
+
+def test_analyze_counts_the_log_lines_it_is_given():
+    result = f.drill_analyze(text([w(1, 0.0), w(2, 0.1)]), {"ha1": {1: "ha1", 2: "ha1"}}, log_seqs=[1, 1, 2])
+    assert result["logs"]["lines_repeated"] == 1 and result["logs"]["lines_lost"] == 0
+    assert f.drill_analyze(text([w(1, 0.0)]), {"ha1": {1: "ha1"}})["logs"] is None
+
+
+def test_promise_filter_takes_playbook_values_and_names_a_bad_topology():
+    promises = {"tiebreaker": {"scenarios": {"node_loss": {"rto_seconds": 15}},
+                               "preferred_lost": {"node_loss": {"recovery": "operator", "rto_seconds": 60,
+                                                                "plus_fault": True}}}}
+    judged = f.drill_promise(promises, "tiebreaker", "node_loss", preferred="ha1", lost_preferred="True",
+                             fault_seconds="6", base={"lost_writes": 0})
+    assert judged == {"lost_writes": 0, "recovery": "operator", "rto_seconds": 66, "topology": "tiebreaker"}
+    assert f.drill_promise(promises, "tiebreaker", "node_loss")["recovery"] == "automatic"
+    with pytest.raises(AnsibleFilterError, match="drill_promise: no promises for topology 'witness'"):
+        f.drill_promise(promises, "witness", "node_loss")

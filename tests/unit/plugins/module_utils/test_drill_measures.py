@@ -164,7 +164,141 @@ def test_markdown_table_has_a_row_per_scenario():
     table = drill.markdown_table([{"name": "keepalived-stop", "fault": "keepalived stopped | holder", "result": result}])
     lines = table.splitlines()
     assert len(lines) == 3
-    assert lines[2].startswith("| keepalived-stop | keepalived stopped \\| holder | 1.52 | 100 / 175 | 0 | no | pass |")
+    assert lines[2] == ("| keepalived-stop | keepalived stopped \\| holder | automatic | 1.52 | - | 100 / 175 | 0 | no | 0 "
+                        "| not read | pass |")
+
+
+def test_markdown_table_shows_the_recovery_the_bound_the_double_master_and_the_logs():
+    records, rows = scenario()
+    result = drill.analyze(records, rows, log_seqs=[r["seq"] for r in records["writes"][:10]] + [0, 1, 1])
+    result["double_master"]["web"]["seconds"] = 3.5
+    table = drill.markdown_table([{"name": "node_loss", "fault": "node ha1 lost", "result": result,
+                                   "judged": {"recovery": "operator", "rto_seconds": 135}}])
+    assert table.splitlines()[2] == "| node_loss | node ha1 lost | operator | 1.52 | 135 | 100 / 175 | 0 | no | 3.50 | 90 / 3 | pass |"
+
+
+def test_log_counts_finds_lines_lost_and_repeated_for_acknowledged_writes_only():
+    writes = [w(1, 0.0), w(2, 0.1), w(3, 0.2, ok=False), w(4, 0.3)]
+    counts = drill.log_counts(writes, ["1", "2", "2", "2", "3", "3", 99])
+    assert counts == {"expected": 3, "lost": [4], "repeated": {2: 2}, "lines_lost": 1, "lines_repeated": 2}
+    assert drill.log_counts(writes, [])["lost"] == [1, 2, 4]
+
+
+def web(t, node, held):
+    return dict(s(t, node, "MASTER" if held else "BACKUP"), held={"web": held})
+
+
+def link_cut_states(fenced_at):
+    """ha1 and ha2 both hold the web VIP from 1.0; ha2 drops it at fenced_at."""
+    states = []
+    for step in range(40):
+        t = step * 0.1
+        states += [web(t, "ha1", True), web(t, "ha2", 1.0 <= t < fenced_at)]
+    return states
+
+
+def test_double_master_outcome_ends_by_itself_on_one_node():
+    states = link_cut_states(fenced_at=2.0)
+    spans = drill.double_masters(states, "web")
+    outcome = drill.double_master_outcome(spans, drill.holders(states, lambda r: drill.holds_vip(r, "web")), restore=3.0)
+    assert outcome == {"seconds": pytest.approx(0.9), "ended_by_itself": True, "ended_on": "ha1"}
+    # Still on both when the fault was undone: it did not end by itself.
+    late = drill.double_master_outcome(spans, drill.holders(states, lambda r: drill.holds_vip(r, "web")), restore=1.5)
+    assert late["ended_by_itself"] is False
+    assert drill.double_master_outcome([], [], restore=1.0) == {"seconds": 0.0, "ended_by_itself": True, "ended_on": None}
+
+
+def test_the_settled_holder_held_the_vip_alone_for_most_of_the_window():
+    spans = [(0.0, 1.0, "ha1+ha2"), (1.0, 1.2, "ha2"), (1.2, 3.0, None)]
+    # ha2 kept the VIP a moment, then nobody had it until the restore.
+    assert drill.settled_holder(spans, 1.0, 3.0) is None
+    assert drill.settled_holder(spans + [(3.0, 9.0, "ha1")], 1.0, 9.0) == "ha1"
+    assert drill.settled_holder(spans, 1.0, None) is None
+    assert drill.settled_holder(spans, 1.0, 1.0) is None
+
+
+def test_double_master_ending_on_no_node_is_not_ended_on_one():
+    states = [web(t / 10, "ha1", 10 <= t < 20) for t in range(40)] + [web(t / 10, "ha2", t < 20) for t in range(40)]
+    spans = drill.double_masters(states, "web")
+    outcome = drill.double_master_outcome(spans, drill.holders(states, lambda r: drill.holds_vip(r, "web")), restore=3.5)
+    assert outcome["ended_on"] is None and outcome["ended_by_itself"] is False
+
+
+def link_cut(fenced_at, restore=3.0):
+    writes = [w(i, i * 0.05) for i in range(80)]
+    rows = {r["seq"]: r["db"] for r in writes}
+    records = {"writes": writes, "states": link_cut_states(fenced_at), "marks": [
+        {"t": 0.9, "event": "inject"}, {"t": restore, "event": "restore"}]}
+    return records, {"ha1": rows, "ha2": dict(rows)}
+
+
+def test_an_allowed_double_master_passes_only_when_it_ends_by_itself_within_the_bound_on_the_survivor():
+    records, rows = link_cut(fenced_at=2.0)
+    allowed = {"rto_seconds": 15, "double_master_seconds": 15, "survivor": "ha1"}
+    result = drill.analyze(records, rows, thresholds=allowed)
+    assert result["passed"], result["reasons"]
+    assert result["split_brain"] is True  # still reported
+    assert not drill.analyze(records, rows, thresholds={"rto_seconds": 15})["passed"]
+    short = drill.analyze(records, rows, thresholds=dict(allowed, double_master_seconds=0.5))
+    assert short["reasons"] == ["web VIP on two nodes for 0.90s, over 0.5s"]
+    wrong = drill.analyze(records, rows, thresholds=dict(allowed, survivor="ha2"))
+    assert wrong["reasons"] == ["web VIP kept by ha1, not ha2"]
+    records, rows = link_cut(fenced_at=3.5)
+    endless = drill.analyze(records, rows, thresholds=allowed)
+    assert endless["reasons"] == ["web VIP on two nodes did not end on one node before the restore"]
+
+
+def test_writes_committed_by_two_primaries_always_fail():
+    records, rows = link_cut(fenced_at=2.0)
+    rows["ha2"][5] = "ha2"
+    result = drill.analyze(records, rows, thresholds={"double_master_seconds": 15})
+    assert result["reasons"] == ["1 writes committed by two primaries"]
+
+
+def test_the_db_instance_is_judged_too_and_problems_fail():
+    records, rows = link_cut(fenced_at=2.0)
+    for state in records["states"]:
+        state["held"]["db"] = state["held"]["web"]
+    result = drill.analyze(records, rows, instances=["db"], problems=["not healthy again: ha2 is OFFLINE"])
+    assert result["reasons"] == ["not healthy again: ha2 is OFFLINE", "web VIP on two nodes for 0.90s",
+                                 "db VIP on two nodes for 0.90s"]
+    assert result["recovered"] is False
+
+
+def test_log_lines_lost_fail_only_under_a_threshold():
+    records, rows = scenario()
+    acked = [r["seq"] for r in records["writes"] if r["ok"]]
+    result = drill.analyze(records, rows, log_seqs=acked[1:])
+    assert result["passed"] and result["logs"]["lines_lost"] == 1
+    judged = drill.analyze(records, rows, thresholds={"log_lines_lost": 0}, log_seqs=acked[1:])
+    assert judged["reasons"] == ["1 access-log lines lost"]
+    assert drill.analyze(records, rows)["logs"] is None
+
+
+PROMISES = {
+    "witness": {"scenarios": {"node_loss": {"rto_seconds": 15}}},
+    "tiebreaker": {
+        "scenarios": {"node_loss": {"rto_seconds": 15}, "link_cut": {"rto_seconds": 15, "survivor": "preferred"}},
+        "preferred_lost": {"node_loss": {"recovery": "operator", "rto_seconds": 120, "plus_fault": True}},
+    },
+    "fencing": None,
+}
+
+
+def test_promise_per_topology_and_lost_node():
+    base = {"rto_seconds": 30, "lost_writes": 0}
+    assert drill.promise(PROMISES, "witness", "node_loss", base=base) == {
+        "rto_seconds": 15, "lost_writes": 0, "recovery": "automatic", "topology": "witness"}
+    # The witness promises nothing more when the preferred node is lost.
+    assert drill.promise(PROMISES, "witness", "node_loss", lost_preferred=True)["rto_seconds"] == 15
+    assert drill.promise(PROMISES, "tiebreaker", "node_loss", lost_preferred=True, fault_seconds=6, base=base) == {
+        "rto_seconds": 126, "lost_writes": 0, "recovery": "operator", "topology": "tiebreaker"}
+    assert drill.promise(PROMISES, "tiebreaker", "link_cut", preferred="ha1", lost_preferred=True)["survivor"] == "ha1"
+    assert drill.promise(PROMISES, "fencing", "nginx_kill", base=base) == dict(
+        base, recovery="automatic", topology="fencing")
+    with pytest.raises(ValueError, match="no promises for topology 'quorum'"):
+        drill.promise(PROMISES, "quorum", "node_loss")
+
 
 
 def test_timeline_svg_is_well_formed_and_shows_every_write():

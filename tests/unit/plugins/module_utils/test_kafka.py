@@ -135,3 +135,14 @@ def test_first_match_finds_the_marked_access_log_line():
     ]
     assert k.first_match(records, "hapair-gate=abc123")["offset"] == 9
     assert k.first_match(records, "hapair-gate=zzz") is None
+
+
+def test_captures_collects_each_match_of_the_drill_pattern_with_repeats():
+    line = '{"node":"ha1","method":"POST","uri":"/write?seq=%d","status":%d}'
+    records = [{"partition": 0, "offset": n, "timestamp": n, "value": v} for n, v in enumerate([
+        line % (17, 200), line % (18, 502), '{"uri":"/?hapair-gate=abc","status":200}', line % (17, 200)])]
+    pattern = '"uri":"/write[?]seq=([0-9]+)"'
+    assert k.captures(records, pattern) == ["17", "18", "17"]
+    # Without a group, the whole match.
+    assert k.captures(records[:1], "seq=[0-9]+") == ["seq=17"]
+    assert k.captures([], pattern) == []

@@ -39,3 +39,36 @@ def test_without_kafka_python_the_module_fails_with_the_install_hint(monkeypatch
     assert "kafka-python (Debian: python3-kafka)" in failed.value.result["msg"]
     assert failed.value.params["timeout"] == timeout
     assert failed.value.params["bootstrap_servers"] == "192.0.2.11:9092"
+
+
+class Exited(Exception):
+    def __init__(self, kwargs):
+        super().__init__(kwargs)
+        self.result = kwargs
+
+
+def exit_json(self, **kwargs):
+    raise Exited(kwargs)
+
+
+def test_search_with_a_pattern_collects_every_match_instead_of_waiting_for_a_needle(monkeypatch):
+    monkeypatch.setattr(k, "HAS_KAFKA", True)
+    collect = mock.Mock(return_value=(["17", "18", "17"], 40, True))
+    with patch_module_args({"bootstrap_servers": "192.0.2.11:9092", "topic": "hapair-access",
+                            "pattern": "seq=([0-9]+)", "since_ms": 5}), \
+            mock.patch.object(basic.AnsibleModule, "exit_json", exit_json), \
+            mock.patch.object(k, "collect_topic", collect), \
+            mock.patch.object(k, "search_topic", side_effect=AssertionError("waited for a needle")):
+        with pytest.raises(Exited) as exited:
+            kafka_search.main()
+    collect.assert_called_once_with("192.0.2.11:9092", "hapair-access", "seq=([0-9]+)", 5, 10)
+    assert exited.value.result["matches"] == ["17", "18", "17"]
+    assert exited.value.result["complete"] is True and exited.value.result["records_read"] == 40
+
+
+def test_search_needs_a_needle_or_a_pattern_not_both():
+    for args in ({}, {"needle": "x", "pattern": "y"}):
+        with patch_module_args({"bootstrap_servers": "192.0.2.11:9092", "topic": "hapair-access", **args}), \
+                mock.patch.object(basic.AnsibleModule, "fail_json", fail_json):
+            with pytest.raises(Failed):
+                kafka_search.main()
