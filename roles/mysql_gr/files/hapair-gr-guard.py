@@ -91,7 +91,7 @@ def read_view(rows):
     """This member's view from replication_group_members rows.
 
     Returns a dict: state (of this member; OFFLINE without a row), members
-    (every row as a dict), online (count), quorum (bool: this member ONLINE
+    (every row as a dict), quorum (bool: this member ONLINE
     and a majority of the view reachable)."""
     members = [
         {"id": r[0], "host": r[1], "port": int(r[2] or 0), "state": r[3] or "OFFLINE",
@@ -100,12 +100,11 @@ def read_view(rows):
     ]
     me = next((m for m in members if m["self"]), None)
     state = me["state"] if me else "OFFLINE"
-    online = sum(1 for m in members if m["state"] == "ONLINE")
     # A member joining (RECOVERING) is reachable and votes: only UNREACHABLE
     # members take the majority away.
     reachable = sum(1 for m in members if m["state"] != "UNREACHABLE")
     quorum = state == "ONLINE" and 2 * reachable > len(members)
-    return {"state": state, "members": members, "online": online, "quorum": quorum}
+    return {"state": state, "members": members, "quorum": quorum}
 
 
 def lost_majority(view):
@@ -214,7 +213,6 @@ class Guard:
             for name, address in zip(config["members"], config["addresses"])
         ]
         self.peers = [m for m in config["members"] if m["name"] != self.me]
-        config["address"] = next(m["address"] for m in config["members"] if m["name"] == self.me)
         self.conn = None
         self.worker = None
         self.episode = None
