@@ -54,6 +54,14 @@ def pair_primary(lab, seen_from):
                 if state == "ONLINE" and role == "PRIMARY")
 
 
+def pair_make_primary(lab, node, deadline=60):
+    """Moves the primary to NODE (a planned switchover) when it is elsewhere."""
+    if pair_primary(lab, node) != node:
+        uuid = node_sql(lab["containers"][node], "SELECT @@server_uuid")[0][0]
+        node_sql(lab["containers"][node], f"SELECT group_replication_set_as_primary('{uuid}')")
+    wait_for(f"{node} PRIMARY", lambda: pair_primary(lab, node) == node, deadline)
+
+
 def pair_online(lab, seen_from):
     """Sorted names of the members SEEN_FROM sees ONLINE."""
     return sorted(n for n, (state, _) in pair_states(lab, seen_from).items() if state == "ONLINE")

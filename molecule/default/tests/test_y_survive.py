@@ -39,14 +39,6 @@ def other(lab, node):
     return next(n for n in lab["pair"] if n != node)
 
 
-def ensure_primary(lab, node):
-    """Moves the primary to NODE (a planned switchover) when it is elsewhere."""
-    if gr.pair_primary(lab, node) != node:
-        uuid = gr.node_sql(lab["containers"][node], "SELECT @@server_uuid")[0][0]
-        gr.node_sql(lab["containers"][node], f"SELECT group_replication_set_as_primary('{uuid}')")
-    gr.wait_for(f"{node} PRIMARY", lambda: gr.pair_primary(lab, node) == node, 60)
-
-
 def both_online(lab, seen_from):
     return gr.pair_online(lab, seen_from) == sorted(lab["pair"])
 
@@ -110,7 +102,7 @@ def check_and_report(lab, name, probe, records, t_kill, t_start):
 
 def test_losing_the_other_node_costs_seconds_and_it_rejoins_alone(lab, tmp_path):
     preferred = lab["preferred"]
-    ensure_primary(lab, preferred)
+    gr.pair_make_primary(lab, preferred)
     probe = gr.Probe(tmp_path / "probe.jsonl", lab["web_vip"], lab["state_urls"])
     records, t_kill, t_start = crash(lab, other(lab, preferred), probe)
     check_and_report(lab, "tiebreaker_other_lost", probe, records, t_kill, t_start)
@@ -152,7 +144,7 @@ def fencing(tmp_path):
 
 def test_fencing_the_lost_primary_lets_the_other_node_continue(lab, fencing, tmp_path):
     preferred = lab["preferred"]
-    ensure_primary(lab, preferred)
+    gr.pair_make_primary(lab, preferred)
     probe = gr.Probe(tmp_path / "probe.jsonl", lab["web_vip"], lab["state_urls"])
     # The fence device powers the node on again 5 s after fencing it: no
     # docker start here, the crash() start below finds it running.

@@ -57,10 +57,7 @@ def test_recover_after_the_primary_is_killed_and_the_peer_rejoins(lab, tmp_path)
     # The preferred node, primary: its loss is the one a tiebreaker pair
     # does not survive alone (the other node never continues alone).
     old = lab["preferred"]
-    if primary(lab, old) != old:
-        uuid = gr.node_sql(lab["containers"][old], "SELECT @@server_uuid")[0][0]
-        gr.node_sql(lab["containers"][old], f"SELECT group_replication_set_as_primary('{uuid}')")
-        gr.wait_for(f"{old} PRIMARY", lambda: primary(lab, old) == old, 60)
+    gr.pair_make_primary(lab, old)
     survivor = next(n for n in lab["pair"] if n != old)
     probe = gr.Probe(tmp_path / "probe.jsonl", lab["web_vip"], lab["state_urls"])
     try:
