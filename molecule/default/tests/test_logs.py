@@ -1,6 +1,7 @@
 """Logs: Kafka in KRaft mode on the pair and the log shippers, checked the
 way a user would: brokers and quorum answer, a broker stop loses nothing,
-a shipper restart neither loses nor repeats a line (Flume and rsyslog).
+a shipper restart loses no line (Flume and rsyslog); rsyslog repeats none,
+Flume at most the one batch in flight when it stopped.
 
 Deadlines are generous; the measured numbers go in the issue's note."""
 
@@ -17,6 +18,8 @@ import testinfra
 
 TOPIC = "hapair-access"
 PORT = 9092
+# roles/flume/defaults/main.yml: flume_batch_size
+FLUME_BATCH_SIZE = 100
 
 # Run on a node: read TOPIC from since_ms until `expect` marked lines were
 # seen or the deadline passed; print how often each marked line was seen.
@@ -150,7 +153,7 @@ def converge_shipper(lab, shipper):
 
 
 @pytest.mark.parametrize("shipper,unit", [("flume", "flume"), ("rsyslog", "rsyslog")])
-def test_a_shipper_restart_neither_loses_nor_repeats_a_line(lab, shipper, unit):
+def test_a_shipper_restart_loses_no_line_and_repeats_at_most_a_batch(lab, shipper, unit):
     if lab["vip"] is None:
         pytest.skip("the pair has no web VIP")
     if shipper != "flume":
@@ -168,7 +171,14 @@ def test_a_shipper_restart_neither_loses_nor_repeats_a_line(lab, shipper, unit):
         seen = python_on(lab["hosts"][reader], COUNT, "%s:%d" % (lab["address"][reader], PORT),
                          TOPIC, marker, since, 300, 120)
         assert len(seen) == 300, "%s lost %d of 300 lines" % (shipper, 300 - len(seen))
-        assert max(seen.values()) == 1, "%s repeated lines: %s" % (shipper, {k: v for k, v in seen.items() if v > 1})
+        repeated = {k: v for k, v in seen.items() if v > 1}
+        # Flume interrupts a batch in flight when it stops: Kafka may have
+        # that batch already while the position file does not, so the next
+        # start sends it again (at-least-once). rsyslog saves its position
+        # on every line and its queue on shutdown.
+        allowed = FLUME_BATCH_SIZE * len(lab["pair"]) if shipper == "flume" else 0
+        assert len(repeated) <= allowed and max(seen.values()) <= 2, \
+            "%s repeated %d lines (at most %d allowed): %s" % (shipper, len(repeated), allowed, repeated)
     finally:
         if shipper != "flume":
             converge_shipper(lab, "flume")
