@@ -21,9 +21,13 @@ view of the group over the local socket and:
    only when the group gave up, and leaving the group waits 30 s for its
    connections to the lost host), then bootstraps a new group from itself.
    The others join that group when they return. The other node never does
-   this, so the two can never both continue alone. From the loss until
-   then, the lost members' addresses are unreachable from this node (a
-   route, and their sockets destroyed), so nothing waits on a silent host.
+   this, so the two can never both continue alone: it leaves the blocked
+   group the same way (mysqld restarted) and stays out until the healing
+   rule lets it join, so that no stale member of the old group is left to
+   talk to the new one. From the loss until then, the lost members'
+   addresses are unreachable from this node (a route, and their sockets
+   destroyed), so nothing waits on a silent host, and a view that shows
+   them reachable again meanwhile is not believed.
 
 3. Fencing (topology ``fencing``). Same trigger on either node, after
    ``fence_after`` seconds (plus ``fence_delay`` on the node that is not
@@ -304,6 +308,11 @@ class Guard:
             self.out_since = None
             return
         self.silent_since = None
+        if view["quorum"] and self.episode is not None and self.episode.get("cut"):
+            # The lost members are cut off from here: a view that shows them
+            # reachable again is stale (measured: Group Replication said so
+            # for 5 s after a link cut), not a healed link.
+            view = dict(view, quorum=False)
         self.write_quorum(view["quorum"])
         self.act(view, now)
 
@@ -340,6 +349,18 @@ class Guard:
             if topology == "tiebreaker" and self.c["preferred"] and waited >= self.c["tiebreak_after"]:
                 episode["entitled"] = True
                 log("tie-breaker: this preferred node continues alone once it has left the old group")
+            elif (topology == "tiebreaker" and waited >= self.c["tiebreak_after"]
+                  and view["state"] == "ONLINE" and not episode.get("restarted")):
+                # The other node steps out of the old group at once too: left
+                # to itself it stays in it (blocked, then leaving for 30 s),
+                # and when the link returns meanwhile, its stale group talks
+                # to the preferred node's new one under the same group name
+                # (measured: the new group's applier failed, "Unable to
+                # update certification result", and it left). Restarted, it
+                # rejoins the new group by the healing rule.
+                log("tie-breaker: this node is not preferred; it leaves the blocked group at once")
+                self.start(self.restart_server, episode)
+                return
             elif topology == "fencing":
                 delay = self.c["fence_after"] + (0 if self.c["preferred"] else self.c["fence_delay"])
                 if waited >= delay and now >= self.fence_next:
@@ -413,8 +434,11 @@ class Guard:
         took 3.6 s to 39 s and often only ended when the group gave up;
         leaving the group waits 30 s for its connections to the lost host).
         mysqld is killed and systemd starts it again (durable settings: no
-        committed transaction is lost); outside the group, with the lost
-        members still cut off, it bootstraps a new group from itself."""
+        committed transaction is lost). Outside the group, with the lost
+        members still cut off, a member entitled to continue (the preferred
+        node of a tie-breaker pair, a fencing survivor) bootstraps a new
+        group from itself; the other node of a tie-breaker pair waits for
+        the healing rule."""
         episode["restarted"] = True
         log("leaving the blocked group at once: restarting mysqld")
         # Not back into a join attempt at start (it retries a cut-off peer

@@ -185,12 +185,34 @@ def test_the_preferred_node_of_a_tiebreaker_pair_restarts_its_server_then_bootst
 
 def test_the_other_node_of_a_tiebreaker_pair_never_continues_alone(tmp_path):
     g = Recorder(config("tiebreaker", False, tmp_path))
-    timeline = [(0.0, PAIR_PEER_LOST), (5.0, PAIR_PEER_LOST), (8.0, LEFT), (30.0, LEFT), (60.0, LEFT)]
-    # It only ever heals: joins a running group, or bootstraps when every member answers.
+    # It steps out of the blocked group after tiebreak_after (mysqld restarted) ...
+    assert run_views(g, [(0.0, PAIR_PEER_LOST), (0.5, PAIR_PEER_LOST)]) == []
+    assert run_views(g, [(1.0, PAIR_PEER_LOST)]) == ["restart_server"]
+    assert g.episode["entitled"] is False
+    g.episode["restarted"] = True
+    assert run_views(g, [(2.0, PAIR_PEER_LOST)]) == []
+    # ... then only ever heals: joins a running group, or bootstraps when every member answers.
+    timeline = [(8.0, LEFT), (30.0, LEFT), (60.0, LEFT)]
     assert set(run_views(g, timeline)) == {"heal"}
     # Its cut of the peer ends once it has left the blocked group, so it can join the peer's new group.
     assert g.commands[-1] == ["ip", "route", "del", "unreachable", "10.0.0.2/32"]
     assert (tmp_path / "quorum").read_text() == "1\n"
+
+
+def test_a_view_that_shows_a_cut_off_peer_reachable_is_not_believed(tmp_path):
+    g = Recorder(config("tiebreaker", True, tmp_path))
+    views = iter([PAIR_HEALTHY, PAIR_PEER_LOST, PAIR_HEALTHY, PAIR_HEALTHY])
+    g.read = lambda: guard.read_view(next(views))
+    g.tick(0.0)
+    g.tick(5.0)  # the peer lost: cut off from here
+    assert g.episode["cut"] == ["10.0.0.2"]
+    # Group Replication says the peer is reachable again, through the cut: still no quorum,
+    # the episode (and its cut) goes on, and the tie-breaker entitles this node.
+    g.tick(5.5)
+    assert g.episode is not None and (tmp_path / "quorum").read_text() == "1\n"
+    g.tick(6.0)
+    assert g.episode["entitled"] is True
+    assert ["ip", "route", "del", "unreachable", "10.0.0.2/32"] not in g.commands
 
 
 def test_a_witness_pair_never_continues_alone(tmp_path):
