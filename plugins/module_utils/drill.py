@@ -218,17 +218,18 @@ def mark_time(marks, event):
 
 
 def settled_holder(holder_spans, start, end):
-    """The node that held the VIP alone for more than half of [start, end],
-    or None (nobody did: the VIP was gone, or changed hands, most of it)."""
+    """The node that held the VIP alone when the window [start, end] closed
+    (the holder of its last stretch), or None (nobody, or two nodes). The
+    stretch may be short: a survivor that restarts its server before it
+    takes over (tiebreaker, fencing) holds the VIP for the end of the fault
+    only, and that is the outcome the topology promises."""
     if end is None or end <= start:
         return None
-    held = {}
+    last = None
     for span_from, span_to, holder in holder_spans:
-        overlap = min(span_to, end) - max(span_from, start)
-        if holder and "+" not in holder and overlap > 0:
-            held[holder] = held.get(holder, 0.0) + overlap
-    best = max(held, key=held.get, default=None)
-    return best if best is not None and held[best] > (end - start) / 2 else None
+        if min(span_to, end) - max(span_from, start) > 0:
+            last = holder
+    return last if last and "+" not in last else None
 
 
 def double_master_outcome(spans, holder_spans, restore=None):
@@ -237,7 +238,7 @@ def double_master_outcome(spans, holder_spans, restore=None):
     spans are double_masters() findings, holder_spans holders() of the same
     instance. Returns the seconds of double MASTER in all, whether the last
     stretch ended before the fault was undone (by itself: the pair fenced a
-    side) and the node that then held the VIP until the restore
+    side) and the node that held the VIP alone when the fault was undone
     (settled_holder; None: no node did).
     """
     if not spans:

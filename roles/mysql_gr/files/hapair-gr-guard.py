@@ -83,6 +83,20 @@ BUSY_QUERY = (
     "REGEXP '^[[:space:]]*(START|STOP)[[:space:]]+GROUP_REPLICATION'"
 )
 IN_GROUP = ("ONLINE", "RECOVERING")
+# Each time a member continues alone it records here (a table of the new
+# group, so every member that joins it gets the row) the GTID numbers it
+# filled with empty transactions (padding()). A member that does not have
+# the row yet and holds a transaction with one of those numbers holds one
+# the group never had.
+INCARNATIONS = "hapair_guard.incarnations"
+INCARNATIONS_DDL = (
+    "CREATE DATABASE IF NOT EXISTS hapair_guard",
+    "CREATE TABLE IF NOT EXISTS %s (id CHAR(36) NOT NULL PRIMARY KEY, member VARCHAR(255) NOT NULL, "
+    "padded TEXT NOT NULL, started TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3))" % INCARNATIONS,
+)
+# Numbers padded after each interval, beyond max_connections (each client
+# session has at most one transaction in flight when the peer is lost).
+PAD_SLACK = 64
 
 
 def log(message):
@@ -172,6 +186,35 @@ def _merge(intervals):
     return merged
 
 
+def padding(group, executed, count):
+    """The GTID numbers of the group's UUID (untagged) that a member about
+    to continue alone fills with empty transactions: the next ``count``
+    numbers after each interval of its executed set (up to the next
+    interval). Group Replication assigns a new group's numbers from the
+    first free ones; without this, a transaction that the lost member
+    committed and this one never did (its origin here never learned the
+    group's decision, so never acknowledged it) would share its number with
+    a new one, and the lost member would rejoin without either noticing.
+    Returns "uuid:a-b:c-d" or ""."""
+    intervals = _GtidSet(executed).sources.get(group.lower(), [])
+    ranges = []
+    for i, (_, hi) in enumerate(intervals):
+        limit = intervals[i + 1][0] - 1 if i + 1 < len(intervals) else hi + count
+        last = min(hi + count, limit)
+        if last > hi:
+            ranges.append("%d-%d" % (hi + 1, last))
+    return "%s:%s" % (group.lower(), ":".join(ranges)) if ranges else ""
+
+
+def numbers(gtid_range_set):
+    """Each GTID of "uuid:a-b:c-d", in order."""
+    uuid, _, rest = gtid_range_set.partition(":")
+    for part in rest.split(":"):
+        lo, _, hi = part.partition("-")
+        for n in range(int(lo), int(hi or lo) + 1):
+            yield "%s:%d" % (uuid, n)
+
+
 def heal_choice(me, answers, order):
     """What a member outside any group does.
 
@@ -250,11 +293,25 @@ class Guard:
                 gtid = cur.fetchone()[0]
                 cur.execute(BUSY_QUERY)
                 busy = cur.fetchone()[0] > 0
-            return {"state": row[0] if row else "OFFLINE", "gtid": gtid, "busy": busy}
+                incarnations = self.incarnations(cur)
+            return {"state": row[0] if row else "OFFLINE", "gtid": gtid, "busy": busy,
+                    "incarnations": incarnations}
         except Exception as exc:  # pylint: disable=broad-except
             return {"error": str(exc)}
         finally:
             conn.close()
+
+    @staticmethod
+    def incarnations(cur):
+        """{id: padded GTIDs} of the groups a member continued alone with
+        (INCARNATIONS); {} before the first."""
+        try:
+            cur.execute("SELECT id, padded FROM %s" % INCARNATIONS)
+        except pymysql.err.ProgrammingError as exc:
+            if exc.args[0] in (1049, 1146):  # no such database or table yet
+                return {}
+            raise
+        return {row[0]: row[1] for row in cur.fetchall()}
 
     def note(self, message):
         """Logs a message once while it stays the same."""
@@ -462,12 +519,95 @@ class Guard:
                 return
             back = {name: a for name, a in answers.items() if a is not None}
             if len(back) == 1:
+                padded = self.pad(conn)
                 self.start_group(conn, "bootstrap", "continuing alone without %s" % ", ".join(
                     m["host"] for m in episode["lost"]))
+                self.record_incarnation(conn, padded)
                 return
             self.settle(conn, back, "%s answers again" % ", ".join(sorted(set(back) - {self.me})))
         finally:
             self.reconnect(episode)  # the lost members may join the new group (no-op once done)
+
+    def pad(self, conn):
+        """Fills the numbers padding() names with empty transactions, before
+        the new group starts (so no new transaction can take one). Their
+        durability does not matter (the next durable commit flushes them):
+        the binary log and redo log are not synced for each."""
+        with conn.cursor() as cur:
+            cur.execute("SELECT @@GLOBAL.group_replication_group_name, @@GLOBAL.gtid_executed, "
+                        "@@GLOBAL.max_connections, @@GLOBAL.sync_binlog, @@GLOBAL.innodb_flush_log_at_trx_commit")
+            group, executed, max_connections, sync_binlog, flush_log = cur.fetchone()
+            padded = padding(group, executed, int(max_connections) + PAD_SLACK)
+            if not padded:
+                return ""
+            started = time.monotonic()
+            cur.execute("SET GLOBAL sync_binlog = 0")
+            cur.execute("SET GLOBAL innodb_flush_log_at_trx_commit = 2")
+            try:
+                for gtid in numbers(padded):
+                    cur.execute("SET gtid_next = %s", (gtid,))
+                    cur.execute("BEGIN")
+                    cur.execute("COMMIT")
+            finally:
+                cur.execute("SET gtid_next = 'AUTOMATIC'")
+                cur.execute("SET GLOBAL sync_binlog = %s", (int(sync_binlog),))
+                cur.execute("SET GLOBAL innodb_flush_log_at_trx_commit = %s", (int(flush_log),))
+        log("padded %s with empty transactions in %.2f s" % (padded, time.monotonic() - started))
+        return padded
+
+    def record_incarnation(self, conn, padded):
+        """Records the padding in the new group (INCARNATIONS), while the
+        lost members are still cut off: none can look before it is there."""
+        if not padded:
+            return
+        for attempt in range(20):
+            try:
+                with conn.cursor() as cur:
+                    for statement in INCARNATIONS_DDL:
+                        cur.execute(statement)
+                    cur.execute("INSERT INTO %s (id, member, padded) VALUES (UUID(), %%s, %%s)" % INCARNATIONS,
+                                (self.me, padded))
+                return
+            except pymysql.err.MySQLError as exc:
+                if attempt == 19:
+                    log("could not record the padding %s: %s" % (padded, exc))
+                    return
+                time.sleep(0.25)  # not writable yet (primary election)
+
+    def errant(self, conn, donor):
+        """This member's transactions with numbers that a group it never
+        joined padded: transactions that group never had. "" when none."""
+        with conn.cursor() as cur:
+            known = self.incarnations(cur)
+            errant = []
+            for id_, padded in sorted(donor.get("incarnations", {}).items()):
+                if id_ in known:
+                    continue
+                cur.execute("SELECT GTID_SUBTRACT(@@GLOBAL.gtid_executed, "
+                            "GTID_SUBTRACT(@@GLOBAL.gtid_executed, %s))", (padded,))
+                found = cur.fetchone()[0]
+                if found:
+                    errant.append(found.replace("\n", ""))
+        return ",".join(errant)
+
+    def clone_from(self, conn, donor, errant):
+        """Replaces this member's data with a copy of the donor's (the clone
+        plugin; mysqld restarts by itself after it, and joins later by the
+        healing rule). Only the transactions the group never had are lost:
+        their origin never committed them, so no client was told they were."""
+        peer = next(p for p in self.peers if p["name"] == donor)
+        log("this member holds transactions the running group never had (%s): never acknowledged "
+            "(their origin did not commit them); replacing its data with a clone of %s" % (errant, donor))
+        started = time.monotonic()
+        with conn.cursor() as cur:
+            cur.execute("SET GLOBAL clone_valid_donor_list = %s", ("%s:%d" % (peer["address"], peer["port"]),))
+            try:
+                cur.execute("CLONE INSTANCE FROM %s@%s:" + str(int(peer["port"])) + " IDENTIFIED BY %s REQUIRE SSL",
+                            (self.c["peer_user"], peer["address"], self.c["peer_password"]))
+            except pymysql.err.OperationalError as exc:
+                if exc.args[0] not in (2013, 2006):  # the server restarts once the clone is in
+                    raise
+        log("clone of %s done in %.2f s; mysqld restarts" % (donor, time.monotonic() - started))
 
     def fence_all(self, lost):
         names = {(p["address"], p["port"]): p["name"] for p in self.peers}
@@ -521,6 +661,15 @@ class Guard:
         if action == "wait":
             self.note("%s, waiting: %s" % (why, reason))
             return
+        if action == "join":
+            donor = next((name for name in order if name != self.me and answers[name]["state"] == "ONLINE"), None)
+            if donor is None:
+                self.note("%s, waiting: the group's members are still recovering" % why)
+                return
+            errant = self.errant(conn, answers[donor])
+            if errant:
+                self.clone_from(conn, donor, errant)
+                return
         self.start_group(conn, action, "%s; executed %s" % (why, answers[self.me]["gtid"]))
 
     @staticmethod

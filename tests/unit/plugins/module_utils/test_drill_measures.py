@@ -208,11 +208,14 @@ def test_double_master_outcome_ends_by_itself_on_one_node():
     assert drill.double_master_outcome([], [], restore=1.0) == {"seconds": 0.0, "ended_by_itself": True, "ended_on": None}
 
 
-def test_the_settled_holder_held_the_vip_alone_for_most_of_the_window():
+def test_the_settled_holder_held_the_vip_alone_when_the_window_closed():
     spans = [(0.0, 1.0, "ha1+ha2"), (1.0, 1.2, "ha2"), (1.2, 3.0, None)]
     # ha2 kept the VIP a moment, then nobody had it until the restore.
     assert drill.settled_holder(spans, 1.0, 3.0) is None
     assert drill.settled_holder(spans + [(3.0, 9.0, "ha1")], 1.0, 9.0) == "ha1"
+    # The survivor took the VIP for the last moment of the fault only (it restarted its server first).
+    assert drill.settled_holder(spans + [(3.0, 3.4, "ha1")], 1.0, 3.4) == "ha1"
+    assert drill.settled_holder(spans + [(3.0, 3.4, "ha1+ha2")], 1.0, 3.4) is None
     assert drill.settled_holder(spans, 1.0, None) is None
     assert drill.settled_holder(spans, 1.0, 1.0) is None
 

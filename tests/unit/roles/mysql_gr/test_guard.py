@@ -288,3 +288,91 @@ def test_a_round_that_cannot_read_the_member_keeps_the_quorum_for_the_grace(tmp_
     assert (tmp_path / "quorum").read_text() == "0\n"
     g.tick(3.0)
     assert (tmp_path / "quorum").read_text() == "1\n"
+
+
+def test_padding_fills_the_numbers_after_each_interval_up_to_the_next():
+    assert guard.padding(UUID1, f"{UUID1}:1-100:1000001-1000050", 10) == f"{UUID1}:101-110:1000051-1000060"
+    # A gap shorter than the count is filled only up to the next interval; other sources are left alone.
+    assert guard.padding(UUID1.upper(), f"{UUID1}:1-10:13-20,\n{UUID2}:1-5", 5) == f"{UUID1}:11-12:21-25"
+    assert guard.padding(UUID1, f"{UUID2}:1-5", 5) == ""
+    assert list(guard.numbers(f"{UUID1}:5-6:9")) == [f"{UUID1}:5", f"{UUID1}:6", f"{UUID1}:9"]
+
+
+class FakeCursor:
+    """Answers the guard's padding and incarnation queries from a member's
+    GTID numbers (one source, UUID1) and its incarnations table."""
+
+    def __init__(self, member):
+        self.member = member
+        self.statements = []
+        self.result = []
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *_):
+        return False
+
+    def execute(self, statement, args=None):
+        self.statements.append((statement, args))
+        if statement.startswith("SELECT @@GLOBAL.group_replication_group_name"):
+            self.result = [(UUID1, self.member["executed"], 1, 1, 1)]
+        elif statement.startswith("SELECT id, padded"):
+            self.result = sorted(self.member["incarnations"].items())
+        elif statement.startswith("SELECT GTID_SUBTRACT"):
+            padded = {int(g.rsplit(":", 1)[1]) for g in guard.numbers(args[0])}
+            both = sorted(padded & self.member["numbers"])
+            self.result = [(",".join(f"{UUID1}:{n}" for n in both),)]
+        else:
+            self.result = []
+
+    def fetchone(self):
+        return self.result[0]
+
+    def fetchall(self):
+        return self.result
+
+
+class FakeConnection:
+    def __init__(self, member):
+        self.cursor_ = FakeCursor(member)
+
+    def cursor(self):
+        return self.cursor_
+
+
+def test_a_member_continuing_alone_pads_before_its_group_starts(tmp_path):
+    g = Recorder(config("tiebreaker", True, tmp_path))
+    conn = FakeConnection({"executed": f"{UUID1}:1-100", "incarnations": {}, "numbers": set()})
+    assert g.pad(conn) == f"{UUID1}:101-165"  # max_connections 1 + PAD_SLACK 64
+    statements = [s for s, _ in conn.cursor_.statements]
+    assert statements.count("COMMIT") == 65
+    # Durability relaxed for the empty transactions only, and restored.
+    assert statements[-3:] == ["SET gtid_next = 'AUTOMATIC'", "SET GLOBAL sync_binlog = %s",
+                               "SET GLOBAL innodb_flush_log_at_trx_commit = %s"]
+
+
+def joining(g, me, donor_incarnations):
+    """settle() on a member outside the group while ha1 runs one: what it did."""
+    done = []
+    g.start_group = lambda conn, action, why: done.append(action)
+    g.clone_from = lambda conn, donor, errant: done.append(("clone", donor, errant))
+    answers_ = {"ha1": {"state": "ONLINE", "gtid": f"{UUID1}:1-300", "incarnations": donor_incarnations},
+                "ha2": {"state": "OFFLINE", "gtid": f"{UUID1}:1-101"}}
+    g.settle(FakeConnection(me), answers_, "outside any group")
+    return done
+
+
+def test_a_member_holding_a_number_the_group_padded_is_cloned_not_joined(tmp_path):
+    cfg = config("tiebreaker", False, tmp_path, self="ha2")
+    g = Recorder(cfg)
+    padded = {"inc-1": f"{UUID1}:101-165"}
+    # ha2 committed 101, which ha1 (its origin) never did: ha1 padded 101 when it continued alone.
+    me = {"incarnations": {}, "numbers": set(range(1, 102))}
+    assert joining(g, me, padded) == [("clone", "ha1", f"{UUID1}:101")]
+    # Without such a transaction it joins.
+    me = {"incarnations": {}, "numbers": set(range(1, 101))}
+    assert joining(g, me, padded) == ["join"]
+    # A member that already has the incarnation's row got the padding from the group itself.
+    me = {"incarnations": padded, "numbers": set(range(1, 166))}
+    assert joining(g, me, padded) == ["join"]
