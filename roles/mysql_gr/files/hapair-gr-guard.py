@@ -307,8 +307,8 @@ class Guard:
         (INCARNATIONS); {} before the first."""
         try:
             cur.execute("SELECT id, padded FROM %s" % INCARNATIONS)
-        except pymysql.err.ProgrammingError as exc:
-            if exc.args[0] in (1049, 1146):  # no such database or table yet
+        except pymysql.err.MySQLError as exc:
+            if exc.args and exc.args[0] in (1049, 1146):  # no such database or table yet
                 return {}
             raise
         return {row[0]: row[1] for row in cur.fetchall()}

@@ -376,3 +376,11 @@ def test_a_member_holding_a_number_the_group_padded_is_cloned_not_joined(tmp_pat
     # A member that already has the incarnation's row got the padding from the group itself.
     me = {"incarnations": padded, "numbers": set(range(1, 166))}
     assert joining(g, me, padded) == ["join"]
+
+
+@pytest.mark.parametrize("code", [1049, 1146])
+def test_no_incarnations_before_the_first(code):
+    class Missing:
+        def execute(self, *_):
+            raise guard.pymysql.err.OperationalError(code, "no such database or table")
+    assert guard.Guard.incarnations(Missing()) == {}
