@@ -1,7 +1,7 @@
 # hapair.stack: build the HA pair on two local nodes, and test everything.
 #
 #   make lab            build the pair on two local Docker nodes (again: no-op)
-#   make test           every test: lint, unit, collection build, Molecule
+#   make test           every test: lint, unit, collection build and install, Molecule
 #   make lab-fencing    the same pair in the fencing topology, with the lab's fence device
 #   make lab-destroy    remove the lab's nodes and network
 #
@@ -18,6 +18,10 @@ INVENTORY  ?= inventories/lab
 IMAGE      ?= hapair/node:sid
 SCENARIOS  ?= default witness
 COLLECTION := .collections/ansible_collections/hapair/stack
+# The ansible-core that requirements.txt pins, alone in a venv of its own
+# (install-check): what a user with no `ansible` bundle has.
+CORE_VERSION := $(shell sed -n 's/^ansible-core==//p' requirements.txt)
+CORE_VENV    := .cache/core-$(CORE_VERSION)
 
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
@@ -25,7 +29,7 @@ export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/.collections
 export ANSIBLE_FORCE_COLOR ?= $(if $(CI),0,1)
 export PY_COLORS ?= $(if $(CI),0,1)
 
-.PHONY: help deps engine image archives lab lab-fencing lab-destroy test lint unit build docs docs-check \
+.PHONY: help deps engine image archives lab lab-fencing lab-destroy test lint unit build install-check docs docs-check \
         argspec-check molecule requirements clean
 
 help:
@@ -90,6 +94,7 @@ test: deps
 	@{ tools/run-timed lint  $(MAKE) --no-print-directory lint \
 	&& tools/run-timed unit  $(MAKE) --no-print-directory unit \
 	&& tools/run-timed build $(MAKE) --no-print-directory build \
+	&& tools/run-timed install-check $(MAKE) --no-print-directory install-check \
 	&& tools/run-timed image $(MAKE) --no-print-directory image archives \
 	&& ( for s in $(SCENARIOS); do tools/run-timed "molecule $$s" molecule test --scenario-name $$s || exit 1; done ); } \
 	|| { tools/run-timed --summary; exit 1; }
@@ -121,6 +126,19 @@ build: deps
 	  --collections-path .cache/build/collections .cache/build/hapair-stack-*.tar.gz
 	ANSIBLE_COLLECTIONS_PATH=$(CURDIR)/.cache/build/collections \
 	  ansible-playbook --syntax-check -i inventories/example hapair.stack.site
+
+# The artifact of `make build`, installed with the collections galaxy.yml
+# declares (packed offline from the `ansible` bundle in $(VENV)) into a bare
+# ansible-core, where hapair.stack.site must pass its syntax check. The
+# venv is made once per ansible-core version.
+$(CORE_VENV)/.installed:
+	rm -rf $(CORE_VENV) && $(PYTHON) -m venv $(CORE_VENV)
+	$(CORE_VENV)/bin/pip install --quiet --disable-pip-version-check ansible-core==$(CORE_VERSION)
+	@touch $@
+
+install-check: deps $(CORE_VENV)/.installed
+	@ls .cache/build/hapair-stack-*.tar.gz >/dev/null 2>&1 || { echo "install-check: no artifact in .cache/build; run make build first" >&2; exit 1; }
+	python tools/install_check.py --core $(CORE_VENV) --work .cache/install-check $(lastword $(sort $(wildcard .cache/build/hapair-stack-*.tar.gz)))
 
 molecule: deps image archives
 	molecule test --scenario-name $(firstword $(SCENARIOS))
