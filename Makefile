@@ -1,7 +1,7 @@
 # hapair.stack: build the HA pair on two local nodes, and test everything.
 #
 #   make lab            build the pair on two local Docker nodes (again: no-op)
-#   make test           every test: lint, unit, collection build and install, Molecule
+#   make test           every test: lint, unit, sanity, collection build and install, Molecule
 #   make lab-fencing    the same pair in the fencing topology, with the lab's fence device
 #   make lab-destroy    remove the lab's nodes and network
 #
@@ -22,6 +22,11 @@ COLLECTION := .collections/ansible_collections/hapair/stack
 # (install-check): what a user with no `ansible` bundle has.
 CORE_VERSION := $(shell sed -n 's/^ansible-core==//p' requirements.txt)
 CORE_VENV    := .cache/core-$(CORE_VERSION)
+# ansible-test wants the collection under ansible_collections/NS/NAME: a
+# copy of the checkout's files is made there (sanity). Python versions to
+# test with: those installed here.
+SANITY_ROOT   := .cache/ansible-test/ansible_collections/hapair/stack
+SANITY_PYTHON ?= 3.11
 
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
@@ -29,7 +34,7 @@ export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/.collections
 export ANSIBLE_FORCE_COLOR ?= $(if $(CI),0,1)
 export PY_COLORS ?= $(if $(CI),0,1)
 
-.PHONY: help deps engine image archives lab lab-fencing lab-destroy test lint unit build install-check docs docs-check \
+.PHONY: help deps engine image archives lab lab-fencing lab-destroy test lint unit sanity build install-check docs docs-check \
         argspec-check molecule requirements clean
 
 help:
@@ -93,6 +98,7 @@ test: deps
 	@rm -f .cache/timings
 	@{ tools/run-timed lint  $(MAKE) --no-print-directory lint \
 	&& tools/run-timed unit  $(MAKE) --no-print-directory unit \
+	&& tools/run-timed sanity $(MAKE) --no-print-directory sanity \
 	&& tools/run-timed build $(MAKE) --no-print-directory build \
 	&& tools/run-timed install-check $(MAKE) --no-print-directory install-check \
 	&& tools/run-timed image $(MAKE) --no-print-directory image archives \
@@ -116,6 +122,24 @@ docs-check: deps
 
 unit: deps
 	pytest tests/unit
+
+# ansible-test sanity on a copy of the checkout's files (tracked and new,
+# not ignored), run with this venv's Python (--local; --docker would pull
+# an image). tests/output of the copy is kept, and so are the venvs of the
+# sanity tests in ~/.ansible/test, so a second run installs nothing. Those
+# venvs get pip from tools/ansible_test_get_pip.py (ansible-test's own
+# bootstrap script is served from a host that is not reachable here).
+# Exceptions, each with its reason: tests/sanity/ignore-*.txt.
+sanity: deps
+	@mkdir -p $(SANITY_ROOT)
+	@find $(SANITY_ROOT) -mindepth 1 -maxdepth 1 ! -name tests -exec rm -rf {} +
+	@find $(SANITY_ROOT)/tests -mindepth 1 -maxdepth 1 ! -name output -exec rm -rf {} + 2>/dev/null || true
+	git ls-files -z --cached --others --exclude-standard | tar -c --null -T - -f - | tar -x -C $(SANITY_ROOT) -f -
+	@# A repository of its own: ansible-test lists a collection's files with git, and
+	@# would find this checkout's, which ignores .cache/.
+	cd $(SANITY_ROOT) && git init -q . && git add --all ':!tests/output'
+	@python tools/ansible_test_get_pip.py --install-cache
+	cd $(SANITY_ROOT) && ansible-test sanity --local --python $(SANITY_PYTHON) --color no
 
 build: deps
 	@rm -rf .cache/build && mkdir -p .cache/build

@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env python
 """Check a built collection artifact: what users need is in, lab and test files are out.
 
     check_artifact.py hapair-stack-X.Y.Z.tar.gz

@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env python
 """Install the built collection the way a user does, and run its playbook.
 
     install_check.py --core VENV --work DIR ARTIFACT
@@ -121,7 +121,7 @@ def run(cmd: list, **kwargs) -> None:
 
 
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", maxsplit=1)[0])
     parser.add_argument("--core", required=True, type=Path, help="venv with ansible-core only")
     parser.add_argument("--work", required=True, type=Path, help="scratch folder (packs are kept)")
     parser.add_argument("artifact", type=Path)
