@@ -150,11 +150,14 @@ build: deps
 	  --collections-path .cache/build/collections .cache/build/hapair-stack-*.tar.gz
 	ANSIBLE_COLLECTIONS_PATH=$(CURDIR)/.cache/build/collections \
 	  ansible-playbook --syntax-check -i inventories/example hapair.stack.site
+	@# The execution environment definition is accepted: a build context, no image.
+	ansible-builder create --file tests/ee/execution-environment.yml --context .cache/build/ee
 
 # The artifact of `make build`, installed with the collections galaxy.yml
 # declares (packed offline from the `ansible` bundle in $(VENV)) into a bare
-# ansible-core, where hapair.stack.site must pass its syntax check. The
-# venv is made once per ansible-core version.
+# ansible-core, where hapair.stack.site must pass its syntax check; then
+# ansible-builder must read the collection's execution environment needs
+# from the installed copy. The venv is made once per ansible-core version.
 $(CORE_VENV)/.installed:
 	rm -rf $(CORE_VENV) && $(PYTHON) -m venv $(CORE_VENV)
 	$(CORE_VENV)/bin/pip install --quiet --disable-pip-version-check ansible-core==$(CORE_VERSION)
@@ -162,7 +165,7 @@ $(CORE_VENV)/.installed:
 
 install-check: deps $(CORE_VENV)/.installed
 	@ls .cache/build/hapair-stack-*.tar.gz >/dev/null 2>&1 || { echo "install-check: no artifact in .cache/build; run make build first" >&2; exit 1; }
-	python tools/install_check.py --core $(CORE_VENV) --work .cache/install-check $(lastword $(sort $(wildcard .cache/build/hapair-stack-*.tar.gz)))
+	python tools/install_check.py --core $(CORE_VENV) --work .cache/install-check --introspect $(lastword $(sort $(wildcard .cache/build/hapair-stack-*.tar.gz)))
 
 molecule: deps image archives
 	molecule test --scenario-name $(firstword $(SCENARIOS))

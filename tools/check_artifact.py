@@ -21,6 +21,10 @@ REQUIRED = (
     "roles/sysctl/meta/argument_specs.yml",
     "plugins/filter/sysctl_plan.py",
     "inventories/example/hosts.yml",
+    # What ansible-builder reads to build an execution environment.
+    "meta/execution-environment.yml",
+    "meta/ee-requirements.txt",
+    "meta/ee-bindep.txt",
 )
 
 # Top-level folders and files that belong to development, not to users.

@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Install the built collection the way a user does, and run its playbook.
 
-    install_check.py --core VENV --work DIR ARTIFACT
+    install_check.py --core VENV --work DIR [--introspect] ARTIFACT
 
 VENV holds a bare ansible-core (no `ansible` bundle); ARTIFACT is the
 collection built by `make build`. The collections it declares in
@@ -27,6 +27,8 @@ import subprocess
 import sys
 import tarfile
 from pathlib import Path
+
+import yaml
 
 
 def bundle_root() -> Path:
@@ -120,10 +122,36 @@ def run(cmd: list, **kwargs) -> None:
     subprocess.run([str(c) for c in cmd], check=True, **kwargs)
 
 
+def check_ee_metadata(collections: Path) -> None:
+    """ansible-builder finds, in the installed copy, the needs the collection declares.
+
+    Reading the installed copy proves that build_ignore ships the files
+    meta/execution-environment.yml names.
+    """
+    installed = collections / "ansible_collections/hapair/stack"
+    meta = yaml.safe_load((installed / "meta/execution-environment.yml").read_text())
+    wanted = {}
+    for kind in ("python", "system"):
+        lines = (installed / meta["dependencies"][kind]).read_text().splitlines()
+        wanted[kind] = [line.strip() for line in lines if line.strip() and not line.startswith("#")]
+    out = subprocess.run(["ansible-builder", "introspect", str(collections.resolve())],
+                         check=True, capture_output=True, text=True).stdout
+    found = yaml.safe_load(out)
+    for kind, lines in wanted.items():
+        seen = found.get(kind) or []
+        for line in lines:
+            if f"{line}  # from collection hapair.stack" not in seen:
+                sys.exit(f"install_check: ansible-builder introspect does not list {kind} need '{line}' "
+                         f"of hapair.stack; it lists {seen}")
+    print(f"install_check: ansible-builder introspect lists hapair.stack's needs: {wanted}")
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", maxsplit=1)[0])
     parser.add_argument("--core", required=True, type=Path, help="venv with ansible-core only")
     parser.add_argument("--work", required=True, type=Path, help="scratch folder (packs are kept)")
+    parser.add_argument("--introspect", action="store_true",
+                        help="also check that ansible-builder reads the collection's execution environment needs")
     parser.add_argument("artifact", type=Path)
     args = parser.parse_args(argv)
 
@@ -158,6 +186,8 @@ def main(argv: list[str]) -> int:
         env=env,
         cwd=args.work,
     )
+    if args.introspect:
+        check_ee_metadata(collections)
     print(f"install_check: {args.artifact.name} installs with {', '.join(sorted(deps)) or 'no dependencies'} "
           f"into ansible-core alone, and hapair.stack.site passes its syntax check")
     return 0
