@@ -1,7 +1,7 @@
 # hapair.stack: build the HA pair on two local nodes, and test everything.
 #
 #   make lab            build the pair on two local Docker nodes (again: no-op)
-#   make test           every test: lint, unit, collection build, Molecule
+#   make test           every test: lint, unit, sanity, collection build and install, Molecule
 #   make lab-fencing    the same pair in the fencing topology, with the lab's fence device
 #   make lab-destroy    remove the lab's nodes and network
 #
@@ -18,6 +18,15 @@ INVENTORY  ?= inventories/lab
 IMAGE      ?= hapair/node:sid
 SCENARIOS  ?= default witness
 COLLECTION := .collections/ansible_collections/hapair/stack
+# The ansible-core that requirements.txt pins, alone in a venv of its own
+# (install-check): what a user with no `ansible` bundle has.
+CORE_VERSION := $(shell sed -n 's/^ansible-core==//p' requirements.txt)
+CORE_VENV    := .cache/core-$(CORE_VERSION)
+# ansible-test wants the collection under ansible_collections/NS/NAME: a
+# copy of the checkout's files is made there (sanity). Python versions to
+# test with: those installed here.
+SANITY_ROOT   := .cache/ansible-test/ansible_collections/hapair/stack
+SANITY_PYTHON ?= 3.11
 
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
@@ -25,7 +34,7 @@ export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/.collections
 export ANSIBLE_FORCE_COLOR ?= $(if $(CI),0,1)
 export PY_COLORS ?= $(if $(CI),0,1)
 
-.PHONY: help deps engine image archives lab lab-fencing lab-destroy test lint unit build docs docs-check \
+.PHONY: help deps engine image archives lab lab-fencing lab-destroy test lint unit sanity build install-check docs docs-check \
         argspec-check molecule requirements clean
 
 help:
@@ -89,7 +98,9 @@ test: deps
 	@rm -f .cache/timings
 	@{ tools/run-timed lint  $(MAKE) --no-print-directory lint \
 	&& tools/run-timed unit  $(MAKE) --no-print-directory unit \
+	&& tools/run-timed sanity $(MAKE) --no-print-directory sanity \
 	&& tools/run-timed build $(MAKE) --no-print-directory build \
+	&& tools/run-timed install-check $(MAKE) --no-print-directory install-check \
 	&& tools/run-timed image $(MAKE) --no-print-directory image archives \
 	&& ( for s in $(SCENARIOS); do tools/run-timed "molecule $$s" molecule test --scenario-name $$s || exit 1; done ); } \
 	|| { tools/run-timed --summary; exit 1; }
@@ -112,6 +123,24 @@ docs-check: deps
 unit: deps
 	pytest tests/unit
 
+# ansible-test sanity on a copy of the checkout's files (tracked and new,
+# not ignored), run with this venv's Python (--local; --docker would pull
+# an image). tests/output of the copy is kept, and so are the venvs of the
+# sanity tests in ~/.ansible/test, so a second run installs nothing. Those
+# venvs get pip from tools/ansible_test_get_pip.py (ansible-test's own
+# bootstrap script is served from a host that is not reachable here).
+# Exceptions, each with its reason: tests/sanity/ignore-*.txt.
+sanity: deps
+	@mkdir -p $(SANITY_ROOT)
+	@find $(SANITY_ROOT) -mindepth 1 -maxdepth 1 ! -name tests -exec rm -rf {} +
+	@find $(SANITY_ROOT)/tests -mindepth 1 -maxdepth 1 ! -name output -exec rm -rf {} + 2>/dev/null || true
+	git ls-files -z --cached --others --exclude-standard | tar -c --null -T - -f - | tar -x -C $(SANITY_ROOT) -f -
+	@# A repository of its own: ansible-test lists a collection's files with git, and
+	@# would find this checkout's, which ignores .cache/.
+	cd $(SANITY_ROOT) && git init -q . && git add --all ':!tests/output'
+	@python tools/ansible_test_get_pip.py --install-cache
+	cd $(SANITY_ROOT) && ansible-test sanity --local --python $(SANITY_PYTHON) --color no
+
 build: deps
 	@rm -rf .cache/build && mkdir -p .cache/build
 	ansible-galaxy collection build --output-path .cache/build --force
@@ -121,6 +150,22 @@ build: deps
 	  --collections-path .cache/build/collections .cache/build/hapair-stack-*.tar.gz
 	ANSIBLE_COLLECTIONS_PATH=$(CURDIR)/.cache/build/collections \
 	  ansible-playbook --syntax-check -i inventories/example hapair.stack.site
+	@# The execution environment definition is accepted: a build context, no image.
+	ansible-builder create --file tests/ee/execution-environment.yml --context .cache/build/ee
+
+# The artifact of `make build`, installed with the collections galaxy.yml
+# declares (packed offline from the `ansible` bundle in $(VENV)) into a bare
+# ansible-core, where hapair.stack.site must pass its syntax check; then
+# ansible-builder must read the collection's execution environment needs
+# from the installed copy. The venv is made once per ansible-core version.
+$(CORE_VENV)/.installed:
+	rm -rf $(CORE_VENV) && $(PYTHON) -m venv $(CORE_VENV)
+	$(CORE_VENV)/bin/pip install --quiet --disable-pip-version-check ansible-core==$(CORE_VERSION)
+	@touch $@
+
+install-check: deps $(CORE_VENV)/.installed
+	@ls .cache/build/hapair-stack-*.tar.gz >/dev/null 2>&1 || { echo "install-check: no artifact in .cache/build; run make build first" >&2; exit 1; }
+	python tools/install_check.py --core $(CORE_VENV) --work .cache/install-check --introspect $(lastword $(sort $(wildcard .cache/build/hapair-stack-*.tar.gz)))
 
 molecule: deps image archives
 	molecule test --scenario-name $(firstword $(SCENARIOS))

@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env python
 """The lab's fence device: powers the lab's nodes (Docker containers) off and
 on when a node asks, the way a BMC (IPMI, Redfish) or fence_virtd does for
 servers and VMs. Lab only: a real pair fences through its servers' BMCs with
@@ -82,14 +82,14 @@ class Device(BaseHTTPRequestHandler):
             return None, None, "unknown node (known: %s)" % ", ".join(sorted(self.nodes))
         action = parse_qs(url.query).get("action", ["status"])[0]
         asker = self.client_address[0]
-        if asker not in {address for _, address in self.nodes.values()}:
+        if asker not in {address for _unused, address in self.nodes.values()}:
             return None, None, "%s is not a node of this device" % asker
         if self.nodes[parts[1]][1] == asker and action != "status":
             return None, None, "a node never fences itself"
         return parts[1], action, None
 
     def do_GET(self):  # noqa: N802 (http.server's naming)
-        node, _, problem = self.target()
+        node, _unused, problem = self.target()
         if problem:
             self.answer(403 if "fence" in problem else 404, problem)
             return
@@ -138,7 +138,7 @@ def from_inventory(source, port):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("--listen", help="address:port to listen on (the lab network's gateway)")
     parser.add_argument("--node", action="append", default=[], metavar="NAME=CONTAINER@ADDRESS")
     parser.add_argument("--inventory", help="a lab inventory to read --listen and --node from")
@@ -150,13 +150,13 @@ def main(argv=None):
     if not args.listen or not args.node:
         parser.error("give --inventory, or --listen and at least one --node")
     for spec in args.node:
-        name, _, rest = spec.partition("=")
-        container, _, address = rest.partition("@")
+        name, _sep, rest = spec.partition("=")
+        container, _sep, address = rest.partition("@")
         if not (name and container and address):
             parser.error("--node takes NAME=CONTAINER@ADDRESS, got %r" % spec)
         Device.nodes[name] = (container, address)
     Device.reboot_delay = args.reboot_delay
-    host, _, port = args.listen.rpartition(":")
+    host, _sep, port = args.listen.rpartition(":")
     server = ThreadingHTTPServer((host, int(port)), Device)
     print(json.dumps({"time": round(time.time(), 3), "listening": args.listen, "nodes": sorted(Device.nodes)}),
           flush=True)

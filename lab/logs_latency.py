@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env python
 """Measure the logs' end-to-end delay in a lab pair: requests through the web
 VIP, each marked, and the time until its access-log line is readable from
 Kafka on the node that did NOT serve it.

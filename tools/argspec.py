@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env python
 """Keep every role's argument spec, its defaults and the README in step.
 
     argspec.py check ROLES_DIR
@@ -130,7 +130,7 @@ def readme(roles_dir: Path, readme_path: Path, check_only: bool) -> int:
         print(f"{readme_path}: markers '{BEGIN}' and '{END}' are missing", file=sys.stderr)
         return 1
     head, rest = text.split(BEGIN, 1)
-    _, tail = rest.split(END, 1)
+    _unused, tail = rest.split(END, 1)
     new = head + reference(roles_dir) + tail
     if new == text:
         return 0

@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env python
 """Check a built collection artifact: what users need is in, lab and test files are out.
 
     check_artifact.py hapair-stack-X.Y.Z.tar.gz
@@ -21,6 +21,10 @@ REQUIRED = (
     "roles/sysctl/meta/argument_specs.yml",
     "plugins/filter/sysctl_plan.py",
     "inventories/example/hosts.yml",
+    # What ansible-builder reads to build an execution environment.
+    "meta/execution-environment.yml",
+    "meta/ee-requirements.txt",
+    "meta/ee-bindep.txt",
 )
 
 # Top-level folders and files that belong to development, not to users.

@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env python
 """Measure how long canary writes fail when keepalived goes away on the
 MySQL primary's node of the lab pair (the database VIP moves to the
 SECONDARY's node, and mysql_gr's follow script moves the primary after it).
@@ -75,7 +75,7 @@ def run_once(args: argparse.Namespace) -> dict:
         fault.join()
         keepalived(before, "start")
     gaps = [b[0] - a[0] for a, b in zip(acked, acked[1:])]
-    seqs = [seq for _, seq in acked]
+    seqs = [seq for _unused, seq in acked]
     missing = {}
     for node in NODES.values():
         found = set(map(int, node_sql(node, f"SELECT seq FROM {args.table} WHERE seq BETWEEN {min(seqs)} AND {max(seqs)}")))

@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env python
 """Measure a MySQL group from the controller, through the application account.
 
     gr_probe.py delay  --nodes A,B [--count 1000]

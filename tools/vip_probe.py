@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env python
 """Probe a pair's web VIP from the controller and measure a failover.
 
 Sends a GET to the VIP every --interval seconds (a new connection each
@@ -65,7 +65,7 @@ def longest_failure(samples):
     """Longest failed stretch: (seconds, requests, start time) from (t, ok) samples."""
     best, best_count, best_start = 0.0, 0, None
     start, count = None, 0
-    for t, ok, *_ in samples:
+    for t, ok, *_unused in samples:
         if not ok:
             if start is None:
                 start, count = t, 0

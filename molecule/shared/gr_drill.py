@@ -64,7 +64,7 @@ def pair_make_primary(lab, node, deadline=60):
 
 def pair_online(lab, seen_from):
     """Sorted names of the members SEEN_FROM sees ONLINE."""
-    return sorted(n for n, (state, _) in pair_states(lab, seen_from).items() if state == "ONLINE")
+    return sorted(n for n, (state, _unused) in pair_states(lab, seen_from).items() if state == "ONLINE")
 
 
 def vip_holders(containers, vip):
@@ -72,7 +72,7 @@ def vip_holders(containers, vip):
     held = []
     for name, container in containers.items():
         out = subprocess.run(["docker", "exec", container, "ip", "-o", "-4", "addr", "show"],
-                             capture_output=True, text=True, timeout=30).stdout
+                             check=False, capture_output=True, text=True, timeout=30).stdout
         if f" {vip}/" in out:
             held.append(name)
     return held
@@ -138,6 +138,6 @@ def report(name, result, extra=None):
     directory = os.environ.get("HAPAIR_MEASURE_DIR")
     if directory:
         Path(directory).mkdir(parents=True, exist_ok=True)
-        (Path(directory) / f"{name}.json").write_text(json.dumps({"summary": line, "result": result}, default=str,
-                                                                indent=1))
+        text = json.dumps({"summary": line, "result": result}, default=str, indent=1)
+        (Path(directory) / f"{name}.json").write_text(text)
     return line

@@ -120,7 +120,7 @@ def _as_list(value):
 def parse_vip(text, default_prefix):
     """Split 'address[/prefix]' into (address, prefix); raise ValueError when it is none."""
     text = str(text).strip()
-    address, _, prefix = text.partition("/")
+    address, _sep, prefix = text.partition("/")
     ipaddress.ip_address(address)
     prefix = _int(prefix) if prefix else _int(default_prefix)
     if prefix is None:

@@ -356,7 +356,7 @@ def _address(value):
 def _endpoint(value):
     """host:port, the host an address or a name."""
     text = str(value)
-    host, _, port = text.rpartition(":")
+    host, _sep, port = text.rpartition(":")
     if not host or not re.match(r"^[A-Za-z0-9.\[\]:_-]+$", host):
         raise Problem("host:port (for example 192.0.2.11:9092)")
     try:
@@ -735,7 +735,7 @@ def _web_and_db_vrids(hostvars, host):
 def preflight_inventory(hostvars, groups, pair_variables=None, group_variables=None, specs=None):
     """What is wrong with the inventory as a whole; a list of messages."""
     problems = []
-    _, defaults, _, _ = _catalog(specs or {})
+    _unused, defaults, _unused, _unused = _catalog(specs or {})
     everyone = list(groups.get("all") or [])
     hapair = set(groups.get("hapair") or [])
     witnesses_group = set(groups.get("hapair_witnesses") or [])

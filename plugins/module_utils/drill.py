@@ -243,7 +243,7 @@ def double_master_outcome(spans, holder_spans, restore=None):
     """
     if not spans:
         return {"seconds": 0.0, "ended_by_itself": True, "ended_on": None}
-    seconds = round(sum(end - start for start, end, _ in spans), 3)
+    seconds = round(sum(end - start for start, end, _unused in spans), 3)
     last_end = spans[-1][1]
     ended_on = settled_holder(holder_spans, last_end, restore)
     return {

@@ -151,7 +151,7 @@ def summarize(raw, expected_members=None, max_queue=100):
         "server_uuid": me,
         "state": state,
         "role": role,
-        "members": [{k: v for k, v in m.items()} for m in members],
+        "members": [dict(m.items()) for m in members],
         "primary": {"host": primary["host"], "port": primary["port"], "id": primary["id"]} if primary else None,
         "writable": writable,
         "certification_queue": cert_queue,

@@ -415,7 +415,7 @@ def search_topic(bootstrap_servers, topic, needle, since_ms, timeout):
     """Read topic from the first offset at or after since_ms until a record
     holding needle arrives or timeout seconds pass. Returns (record or None,
     records read)."""
-    consumer, _, _ = _consumer_at(bootstrap_servers, topic, since_ms, timeout)
+    consumer, _unused, _unused = _consumer_at(bootstrap_servers, topic, since_ms, timeout)
     try:
         deadline = time.monotonic() + timeout
         seen = 0

@@ -26,7 +26,6 @@ options:
   login_password:
     description: Its password.
     type: str
-    no_log: true
   login_unix_socket:
     description: Server socket; used unless O(login_host) is set.
     type: path
@@ -57,7 +56,7 @@ requirements:
 extends_documentation_fragment:
   - hapair.stack.attributes.read_only
 author:
-  - hapair.stack maintainers
+  - hapair.stack maintainers (!UNKNOWN)
 """
 
 EXAMPLES = r"""

@@ -17,7 +17,7 @@ description:
     reading began) and returns what the pattern captures in each, one entry per match (the failover drill
     counts the access-log lines of its requests this way, lost and repeated).
   - Read-only; it commits no consumer offsets.
-author: hapair.stack maintainers
+author: hapair.stack maintainers (!UNKNOWN)
 extends_documentation_fragment:
   - hapair.stack.kafka_client
   - hapair.stack.attributes.read_only
@@ -119,6 +119,7 @@ def main():
     except Exception as exc:  # pylint: disable=broad-except
         module.fail_json(msg="Reading %s from %s: %s" % (p["topic"], p["bootstrap_servers"], exc))
     module.exit_json(changed=False, records_read=seen, **result)
+
 
 if __name__ == "__main__":
     main()

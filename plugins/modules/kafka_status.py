@@ -20,7 +20,7 @@ description:
   - Uses kafka-python (Debian's C(python3-kafka), installed by the C(hapair.stack.kafka) role), which
     is pure Python and packaged by Debian, and whose protocol layer can send DescribeQuorum, which no
     Python admin client wraps.
-author: hapair.stack maintainers
+author: hapair.stack maintainers (!UNKNOWN)
 extends_documentation_fragment:
   - hapair.stack.kafka_client
   - hapair.stack.attributes.read_only

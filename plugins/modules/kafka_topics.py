@@ -15,7 +15,7 @@ description:
     settings (C(min.insync.replicas), C(retention.ms) and any others).
   - Never deletes a topic, never removes partitions and never changes a replication factor in
     place; a declaration that asks for that fails with a message.
-author: hapair.stack maintainers
+author: hapair.stack maintainers (!UNKNOWN)
 extends_documentation_fragment:
   - hapair.stack.kafka_client
 attributes:

@@ -17,7 +17,7 @@ description:
   - Read-only; nothing on the host changes.
   - The configured instances come from the manifest the keepalived role
     writes, or from O(instances).
-author: hapair.stack maintainers
+author: hapair.stack maintainers (!UNKNOWN)
 requirements:
   - C(ip) from iproute2 with JSON output (C(-j)) on the host.
 extends_documentation_fragment:

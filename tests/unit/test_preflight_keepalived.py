@@ -50,7 +50,7 @@ CASES = {
 
 def inventory():
     pairs = {}
-    for number, (case, (pair_vars, host_vars, _)) in enumerate(CASES.items(), start=1):
+    for number, (case, (pair_vars, host_vars, _unused)) in enumerate(CASES.items(), start=1):
         subnet = f"10.{number}.0"
         group = f"pair_{case}"
         rendered = json.loads(json.dumps(pair_vars).replace("SUBNET", subnet))
@@ -121,13 +121,13 @@ def preflight(tmp_path_factory):
 
 
 def test_a_bad_inventory_fails_the_run(preflight):
-    rc, _, _ = preflight
+    rc, _unused, _unused = preflight
     assert rc != 0
 
 
 @pytest.mark.parametrize("case", [c for c, v in CASES.items() if v[2] is None])
 def test_good_pairs_pass(preflight, case):
-    _, failures, stats = preflight
+    _unused, failures, stats = preflight
     for host in (f"{case}_a", f"{case}_b"):
         assert host not in failures, failures.get(host)
         assert stats[host]["failures"] == 0
@@ -135,7 +135,7 @@ def test_good_pairs_pass(preflight, case):
 
 @pytest.mark.parametrize("case", [c for c, v in CASES.items() if v[2] is not None])
 def test_each_bad_input_fails_with_a_message_naming_it(preflight, case):
-    _, failures, _ = preflight
+    _unused, failures, _unused = preflight
     expected = CASES[case][2].replace("SUBNET", f"10.{list(CASES).index(case) + 1}.0")
     messages = failures.get(f"{case}_a", []) + failures.get(f"{case}_b", [])
     assert messages, f"{case}: the preflight passed"

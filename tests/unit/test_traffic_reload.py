@@ -24,7 +24,7 @@ def test_config_changes_reload(role, listen):
     handlers = yaml.safe_load((ROLES / role / "handlers" / "main.yml").read_text())
     (handler,) = [h for h in handlers if h.get("listen") == listen]
     assert handler["ansible.builtin.systemd_service"]["state"] == "reloaded"
-    notifiers = [t for _, t in tasks(role) if t.get("notify") == listen]
+    notifiers = [t for _unused, t in tasks(role) if t.get("notify") == listen]
     assert notifiers and all("validate" in next(v for k, v in t.items() if k.startswith("ansible.builtin.template")) for t in notifiers)
 
 

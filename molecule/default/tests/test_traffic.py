@@ -115,9 +115,9 @@ def other(name):
 
 
 def test_both_nodes_answer_through_the_vip():
-    answers = [get() for _ in range(40)]
-    assert all(status == 200 for status, _, _ in answers), answers
-    assert {node for _, _, node in answers} == set(NODES)
+    answers = [get() for _unused in range(40)]
+    assert all(status == 200 for status, _unused, _unused in answers), answers
+    assert {node for _unused, _unused, node in answers} == set(NODES)
 
 
 def test_one_notify_reader_records_the_state_changes(nodes):

@@ -106,7 +106,7 @@ def test_killing_the_primarys_node_fails_over_without_losing_a_write(lab, tmp_pa
 def test_the_killed_node_rejoins_with_no_manual_step(lab):
     stopped = [n for n in lab["pair"]
                if subprocess.run(["docker", "inspect", "-f", "{{.State.Running}}", lab["containers"][n]],
-                                 capture_output=True, text=True).stdout.strip() != "true"]
+                                 check=False, capture_output=True, text=True).stdout.strip() != "true"]
     for name in stopped:
         subprocess.run(["docker", "start", lab["containers"][name]], check=True, capture_output=True, timeout=120)
     seen_from = lab["witnesses"][0]

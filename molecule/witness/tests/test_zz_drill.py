@@ -28,7 +28,7 @@ def playbook(name, *extra, timeout):
     env.setdefault("ANSIBLE_COLLECTIONS_PATH", str(REPO / ".collections"))
     return subprocess.run(
         ["ansible-playbook", "-i", os.path.join(os.environ["MOLECULE_SCENARIO_DIRECTORY"], "inventory"), name, *extra],
-        capture_output=True, text=True, timeout=timeout, env=env)
+        check=False, capture_output=True, text=True, timeout=timeout, env=env)
 
 
 def newest_report(reports_dir):

@@ -167,7 +167,7 @@ def vips_held(manifest, addresses):
     """
     held = {}
     for instance in manifest.get("instances") or []:
-        vips = [str(v.get("address") or v.get("cidr") or "" if isinstance(v, dict) else v).split("/")[0]
+        vips = [str(v.get("address") or v.get("cidr") or "" if isinstance(v, dict) else v).split("/", maxsplit=1)[0]
                 for v in instance.get("vips") or []]
         held[instance.get("name")] = bool(vips) and all(v in addresses for v in vips)
     return held
@@ -264,7 +264,7 @@ class Handler(BaseHTTPRequestHandler):
             self.wfile.write(data)
 
     def do_GET(self):  # noqa: N802 (the name http.server calls)
-        path, _, query = self.path.partition("?")
+        path, _sep, query = self.path.partition("?")
         if path == "/health":
             self._send(200, {"status": "ok", "node": NODE})
         elif path == "/":
@@ -277,7 +277,7 @@ class Handler(BaseHTTPRequestHandler):
             self._send(404, {"error": "not found", "node": NODE})
 
     def do_POST(self):  # noqa: N802 (the name http.server calls)
-        path, _, query = self.path.partition("?")
+        path, _sep, query = self.path.partition("?")
         length = int(self.headers.get("Content-Length") or 0)
         if length:
             self.rfile.read(min(length, 65536))  # the body is not used

@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env python
 """The failover drill's probe: what a client of the pair sees.
 
 Sends a steady stream of canary writes through the web VIP, each with its
@@ -49,7 +49,7 @@ def write_once(base_url, seq, timeout):
 def read_state(node, url, timeout):
     record = {"type": "state", "node": node, "t": time.time()}
     try:
-        _, body = call(url, timeout)
+        _unused, body = call(url, timeout)
         record.update(ok=True, vrrp=body.get("vrrp", {}), held=body.get("held"), gr_role=body.get("gr_role"))
     except Exception as exc:  # noqa: BLE001
         record.update(ok=False, error=f"{type(exc).__name__}: {exc}")
@@ -94,7 +94,7 @@ def main(argv=None):
     sink.start()
     watchers = []
     for item in args.state:
-        node, _, url = item.partition("=")
+        node, _sep, url = item.partition("=")
         watchers.append(threading.Thread(target=watch, args=(node, url), daemon=True))
         watchers[-1].start()
 

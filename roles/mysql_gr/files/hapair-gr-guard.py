@@ -162,7 +162,7 @@ class _GtidSet:
                 if field and not field[0].isdigit():
                     key = fields[0].lower() + ":" + field.lower()  # a tag: the intervals after it
                     continue
-                lo, _, hi = field.partition("-")
+                lo, _sep, hi = field.partition("-")
                 self.sources.setdefault(key, []).append((int(lo), int(hi or lo)))
         for key, intervals in self.sources.items():
             self.sources[key] = _merge(intervals)
@@ -330,7 +330,7 @@ class Guard:
         os.rename(tmp, path)
         if self.quorum_written is not None or not ok:
             log("quorum %s: %s" % ("held" if ok else "lost",
-                                    "VIPs allowed" if ok else "VIPs dropped (keepalived FAULT)"))
+                                   "VIPs allowed" if ok else "VIPs dropped (keepalived FAULT)"))
         self.quorum_written = value
 
     def read(self):

@@ -354,7 +354,7 @@ def test_there_are_enough_cases_across_every_role():
 
 
 def test_the_batch_fails_and_touches_no_host(batch):
-    proc, _, stats = batch
+    proc, _unused, stats = batch
     assert proc.returncode == 2, proc.stderr
     output = proc.stdout + proc.stderr
     assert "UNREACHABLE!" not in output
@@ -363,7 +363,7 @@ def test_the_batch_fails_and_touches_no_host(batch):
 
 @pytest.mark.parametrize("case", BAD, ids=[c.id for c in BAD])
 def test_a_bad_inventory_is_stopped_naming_the_variable(batch, case):
-    _, failures, stats = batch
+    _unused, failures, stats = batch
     hosts, messages = case_messages(case, failures)
     failed = [h for h in hosts if stats.get(h, {}).get("failures")]
     assert failed or messages, f"{case.id}: passed the preflight"
@@ -372,7 +372,7 @@ def test_a_bad_inventory_is_stopped_naming_the_variable(batch, case):
 
 @pytest.mark.parametrize("case", GOOD, ids=[c.id for c in GOOD])
 def test_a_good_unusual_inventory_passes(batch, case):
-    _, failures, stats = batch
+    _unused, failures, stats = batch
     hosts, messages = case_messages(case, failures)
     assert not messages
     for host in hosts:
@@ -384,14 +384,14 @@ def assert_no_secret(inv, output):
     """No password of the inventory, as it is or as JSON writes it, in output."""
     secrets = set(_secrets(inv))
     for secret in secrets:
-        for form in {secret, json.dumps(secret)[1:-1]}:
+        for form in (secret, json.dumps(secret)[1:-1]):
             assert form not in output, f"a password is in the output: {secret!r}"
     return secrets
 
 
 def test_no_password_appears_in_any_output(batch):
     """Every run asserts it (run()); here the count of passwords searched."""
-    proc, _, _ = batch
+    proc, _unused, _unused = batch
     secrets = assert_no_secret(inventory([SENTINEL] + BAD + GOOD), proc.stdout + proc.stderr)
     assert len(secrets) > 3 * len(BAD)
 
@@ -403,7 +403,7 @@ def test_a_case_alone_fails_the_run(case_id, tmp_path):
     proc, failures, stats = run(ROOT / "playbooks" / "preflight.yml", inventory([case]), tmp_path)
     assert proc.returncode == 2
     assert all(s["unreachable"] == 0 for s in stats.values())
-    _, messages = case_messages(case, failures)
+    _unused, messages = case_messages(case, failures)
     assert any(names_the_variable(m, case.variable) and case.expect in m for m in messages), messages
 
 
@@ -477,5 +477,5 @@ def test_a_rule_across_pairs_stops_the_run(case, tmp_path):
 
 
 def test_two_good_pairs_pass(tmp_path):
-    proc, failures, _ = run(ROOT / "playbooks" / "preflight.yml", two_pairs(), tmp_path)
+    proc, failures, _unused = run(ROOT / "playbooks" / "preflight.yml", two_pairs(), tmp_path)
     assert proc.returncode == 0, failures

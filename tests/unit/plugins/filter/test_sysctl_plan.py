@@ -38,7 +38,7 @@ def test_later_layers_win_and_null_drops_a_key():
 
 def test_values_are_normalized_as_the_kernel_prints_them():
     merged = merge_layers({"l": {"a.b": True, "a.c": False, "a.d": "1024\t 65535 ", "a.e": 0.5}})
-    assert {k: v for k, (v, _) in merged.items()} == {"a.b": "1", "a.c": "0", "a.d": "1024 65535", "a.e": "0.5"}
+    assert {k: v for k, (v, _unused) in merged.items()} == {"a.b": "1", "a.c": "0", "a.d": "1024 65535", "a.e": "0.5"}
 
 
 @pytest.mark.parametrize(

@@ -303,7 +303,6 @@ def test_promise_per_topology_and_lost_node():
         drill.promise(PROMISES, "quorum", "node_loss")
 
 
-
 def test_timeline_svg_is_well_formed_and_shows_every_write():
     records, rows = scenario()
     result = drill.analyze(records, rows)

@@ -37,7 +37,7 @@ def state(name):
 
 
 def test_healthy_cluster_has_two_brokers_a_leader_and_full_isr():
-    _, cluster, quorum, topics = state("healthy.json")
+    _unused, cluster, quorum, topics = state("healthy.json")
     assert [b["id"] for b in cluster["brokers"]] == [1, 2]
     assert quorum["leader_id"] in (1, 2)
     assert [v["id"] for v in quorum["voters"]] == [1, 2]
@@ -49,7 +49,7 @@ def test_healthy_cluster_has_two_brokers_a_leader_and_full_isr():
 
 
 def test_one_of_two_voters_down_leaves_no_quorum_and_short_isr():
-    _, cluster, quorum, topics = state("two_voters_one_down.json")
+    _unused, cluster, quorum, topics = state("two_voters_one_down.json")
     healthy, reasons = k.verdict(cluster, quorum, topics, [1, 2], ["hapair-access"])
     assert not healthy
     assert "broker 2 is not registered (registered: [1])" in reasons
@@ -59,7 +59,7 @@ def test_one_of_two_voters_down_leaves_no_quorum_and_short_isr():
 
 
 def test_under_replicated_partition_is_named():
-    _, cluster, quorum, topics = state("healthy.json")
+    _unused, cluster, quorum, topics = state("healthy.json")
     topics = copy.deepcopy(topics)
     data = load("healthy.json")
     for topic in data["topics"]:
@@ -80,7 +80,7 @@ def test_lagging_voter_and_missing_leader_are_reasons():
     leader["log_end_offset"] = follower["log_end_offset"] + 5000
     quorum = k.parse_quorum(data["quorum"], data["now_ms"])
     cluster, topics = k.parse_cluster(data["cluster"]), k.parse_topics(data["topics"])
-    _, reasons = k.verdict(cluster, quorum, topics, max_voter_lag=1000)
+    _unused, reasons = k.verdict(cluster, quorum, topics, max_voter_lag=1000)
     assert reasons == ["voter %s lags the leader by 5000 records" % follower["replica_id"]]
     part["leader_id"] = -1
     quorum = k.parse_quorum(data["quorum"], data["now_ms"])
@@ -96,12 +96,12 @@ def test_internal_topics_are_hidden_unless_asked():
 
 
 def test_matching_topics_plan_nothing():
-    data, _, _, topics = state("healthy.json")
+    data, _unused, _unused, topics = state("healthy.json")
     assert k.plan_topics(DECLARED, topics, data["configs"]) == ([], [])
 
 
 def test_missing_topic_more_partitions_and_new_retention_are_planned():
-    data, _, _, topics = state("healthy.json")
+    data, _unused, _unused, topics = state("healthy.json")
     declared = copy.deepcopy(DECLARED)
     declared[0]["partitions"] = 6
     declared[1]["retention_ms"] = 3600000
@@ -121,10 +121,10 @@ def test_missing_topic_more_partitions_and_new_retention_are_planned():
     ({"replication_factor": 1}, "partition reassignment"),
 ])
 def test_impossible_changes_are_errors(change, message):
-    data, _, _, topics = state("healthy.json")
+    data, _unused, _unused, topics = state("healthy.json")
     declared = copy.deepcopy(DECLARED)
     declared[0].update(change)
-    _, errors = k.plan_topics(declared, topics, data["configs"])
+    _unused, errors = k.plan_topics(declared, topics, data["configs"])
     assert len(errors) == 1 and message in errors[0] and "hapair-access" in errors[0]
 
 

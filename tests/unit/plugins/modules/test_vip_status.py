@@ -67,7 +67,7 @@ def test_instances_given_by_hand_override_the_manifest(node):
         "manifest": str(node / "missing.json"),
         "pid_file": str(node / "missing.pid"),
     }
-    out, _ = run(args, ip)
+    out, _unused = run(args, ip)
     assert out.result["held"] == []
     assert out.result["instances"][0]["state"] == "STOP"
     assert out.result["instances"][0]["recorded_state"] == "BACKUP"
@@ -75,12 +75,12 @@ def test_instances_given_by_hand_override_the_manifest(node):
 
 
 def test_no_manifest_and_no_instances_says_what_to_do(node):
-    out, _ = run({"manifest": str(node / "missing.json")}, "[]")
+    out, _unused = run({"manifest": str(node / "missing.json")}, "[]")
     assert out.failed and "run the hapair.stack.keepalived role" in out.result["msg"]
 
 
 def test_a_failing_ip_command_is_reported(node):
-    out, _ = run({"manifest": str(node / "manifest.json")}, "", rc=1)
+    out, _unused = run({"manifest": str(node / "manifest.json")}, "", rc=1)
     assert out.failed and "'ip -j addr show' failed" in out.result["msg"]
 
 

@@ -25,7 +25,7 @@ class MySQLError(Exception):
 
 
 @pytest.mark.parametrize("query, seq", [("seq=0", 0), ("seq=42", 42), ("seq=%2042", 42),
-                                         (f"seq={2**63 - 1}", 2**63 - 1), ("a=1&seq=7", 7)])
+                                        (f"seq={2**63 - 1}", 2**63 - 1), ("a=1&seq=7", 7)])
 def test_parse_seq_accepts_one_non_negative_integer(canary, query, seq):
     assert canary.parse_seq(query) == seq
 

@@ -62,5 +62,5 @@ def test_a_password_is_never_in_the_diff(tmp_path):
 
 @pytest.mark.parametrize(("args", "shown"), [(("--diff",), True), ((), False)])
 def test_without_a_password_the_diff_follows_the_command_line(tmp_path, args, shown):
-    _, result = run(tmp_path, "", *args)
+    _unused, result = run(tmp_path, "", *args)
     assert bool(result.get("diff")) is shown

@@ -28,7 +28,7 @@ def reader(tmp_path, render_script):
         with open(fifo, "w", encoding="ascii") as handle:
             for line in lines:
                 handle.write(line + "\n")
-        _, err = proc.communicate(timeout=30)  # end of file: the writer closed
+        _unused, err = proc.communicate(timeout=30)  # end of file: the writer closed
         assert proc.returncode == 0, err
         return {p.stem: json.loads(p.read_text()) for p in state_dir.glob("*.state")}
 
@@ -39,7 +39,7 @@ def reader(tmp_path, render_script):
 
 def test_a_burst_of_changes_leaves_the_last_state(reader):
     burst = []
-    for _ in range(50):
+    for _unused in range(50):
         burst += ['INSTANCE "web" MASTER 100', 'INSTANCE "web" BACKUP 100']
     states = reader(*burst, 'INSTANCE "db" MASTER 90')
     assert states["web"]["state"] == "BACKUP" and states["web"]["previous"] == "MASTER"

@@ -148,7 +148,6 @@ class Recorder(guard.Guard):
         self.commands.append(argv)
 
 
-
 def run_views(g, timeline):
     """The actions the guard started over the timeline (and only those)."""
     g.actions = []
