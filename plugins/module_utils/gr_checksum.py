@@ -338,10 +338,10 @@ def _finish_without_tables(members, reference, reason):
         "gtid_executed": sets,
         "gtid_missing": compare_sets(first, sets),
         "tables": [],
-        "skipped": [],
+        "not_compared": [],
         "differences": [],
         "consistent": False,
-        "attempts": None,
+        "snapshot_attempts": None,
         "reasons": [reason],
     }
 
@@ -430,9 +430,9 @@ def run_check(members, reference=None, schemas=None, wait_timeout=30, attempts=1
         "gtid_executed": positions,
         "gtid_missing": compare_sets(first, positions),
         "tables": [{"schema": s, "table": t, "members": per_member} for (s, t), per_member in sorted(found.items())],
-        "skipped": [{"schema": s, "table": t, "reason": r} for (s, t), r in sorted(skipped.items())],
+        "not_compared": [{"schema": s, "table": t, "reason": r} for (s, t), r in sorted(skipped.items())],
         "differences": diffs,
         "consistent": not diffs,
-        "attempts": used,
+        "snapshot_attempts": used,
         "reasons": [describe(d, found) for d in diffs],
     }

@@ -27,9 +27,9 @@ description:
     the same way. When a member's snapshot went past G (it applied a later transaction meanwhile), every
     snapshot is closed and a new attempt starts from a newer G, up to O(attempts) times. The checksums
     are taken only once every snapshot is at G, so no comparison is ever made between different sets."
-  - "Per table, inside each member's snapshot: C(COUNT(*)) and a 64-bit C(BIT_XOR) of each row's MD5 over
-    every column (from information_schema, C(IFNULL(MD5(col), 'N')) per column, so NULL, an empty string
-    and neighbouring values cannot be confused). C(CHECKSUM TABLE) is not used: it does not read a
+  - "Per table, inside each member's snapshot: the row count and a 64-bit C(BIT_XOR) of each row's MD5
+    over every column (the columns from information_schema; each column's own MD5, or C(N) for NULL, so
+    NULL, an empty string and neighbouring values cannot be confused). C(CHECKSUM TABLE) is not used: it does not read a
     snapshot. A table that differs is checked again at a new common set before it is reported."
   - "Limits: MySQL has no atomic (snapshot, gtid_executed) pair; a transaction whose commit spans the
     snapshot's start by microseconds could be seen on one side, which the second check filters out.
@@ -57,13 +57,19 @@ options:
         description: Host to connect to over TCP (with TLS, see O(ca_cert)).
         type: str
       login_port:
-        description: TCP port with O(members[].login_host).
+        description: TCP port with O(members[].login_host); default O(login_port).
         type: int
-        default: 3306
       login_unix_socket:
-        description: Server socket, used when O(members[].login_host) is not set.
+        description: Server socket, used when O(members[].login_host) is not set; default O(login_unix_socket).
         type: path
-        default: /run/mysqld/mysqld.sock
+  login_port:
+    description: TCP port of the members that give none.
+    type: int
+    default: 3306
+  login_unix_socket:
+    description: Server socket of the members that give neither a host nor a socket.
+    type: path
+    default: /run/mysqld/mysqld.sock
   login_user:
     description: Account to connect to every member as (the mysql_gr role's C(mysql_gr_checksum_user)).
     type: str
@@ -101,7 +107,7 @@ options:
   max_rows:
     description:
       - Tables with more rows than this (information_schema's estimate) are skipped and listed in
-        RV(skipped); 0 checks every table.
+        RV(not_compared); 0 checks every table.
     type: int
     default: 0
 requirements:
@@ -182,7 +188,7 @@ tables:
   sample:
     - {schema: hapair, table: canary_writes, members: {ha1: {rows: 120, checksum: 3f2a9c0d11e4b7a8},
                                                        ha2: {rows: 120, checksum: 3f2a9c0d11e4b7a8}}}
-skipped:
+not_compared:
   description: Tables not compared, and why (not InnoDB, more rows than O(max_rows)).
   type: list
   elements: dict
@@ -212,7 +218,7 @@ consistent:
       more than O(wait_timeout) or holds transactions the reference lacks (see RV(reasons)).
   type: bool
   returned: always
-attempts:
+snapshot_attempts:
   description: Attempts it took to open every member's snapshot at one GTID set (null when none was taken).
   type: int
   returned: always
@@ -241,14 +247,16 @@ except ImportError:  # pragma: no cover - reported by main()
     pymysql = None
 
 
-def member_target(member):
-    """(name, where, pymysql.connect keyword arguments for the address)."""
+def member_target(member, params):
+    """(name, where, pymysql.connect keyword arguments for the address) of
+    one member; what it does not give comes from the module's own options."""
     if member.get("login_host"):
-        where = f"{member['login_host']}:{member['login_port']}"
-        target = dict(host=member["login_host"], port=member["login_port"])
+        port = member.get("login_port") or params["login_port"]
+        where = f"{member['login_host']}:{port}"
+        target = dict(host=member["login_host"], port=port)
     else:
-        where = member["login_unix_socket"]
-        target = dict(unix_socket=member["login_unix_socket"])
+        where = member.get("login_unix_socket") or params["login_unix_socket"]
+        target = dict(unix_socket=where)
     return member.get("name") or where, where, target
 
 
@@ -264,7 +272,7 @@ def tls_context(ca_cert):
 def connect(module, member):
     """A Member for one entry of the members option; fails naming it."""
     p = module.params
-    name, where, target = member_target(member)
+    name, where, target = member_target(member, p)
     if "host" in target:
         target["ssl"] = tls_context(p["ca_cert"])
     try:
@@ -284,9 +292,11 @@ def main():
             members=dict(type="list", elements="dict", required=True, options=dict(
                 name=dict(type="str"),
                 login_host=dict(type="str"),
-                login_port=dict(type="int", default=3306),
-                login_unix_socket=dict(type="path", default="/run/mysqld/mysqld.sock"),
+                login_port=dict(type="int"),
+                login_unix_socket=dict(type="path"),
             )),
+            login_port=dict(type="int", default=3306),
+            login_unix_socket=dict(type="path", default="/run/mysqld/mysqld.sock"),
             login_user=dict(type="str", default="hapair_checksum"),
             login_password=dict(type="str", no_log=True),
             connect_timeout=dict(type="int", default=5),
@@ -302,7 +312,7 @@ def main():
     if pymysql is None:
         module.fail_json(msg=missing_required_lib("PyMySQL (python3-pymysql)"))
     p = module.params
-    names = [member_target(m)[0] for m in p["members"]]
+    names = [member_target(m, p)[0] for m in p["members"]]
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
         module.fail_json(msg=f"members named twice: {', '.join(duplicates)}; give each a distinct name.")

@@ -42,7 +42,7 @@ def test_a_healthy_pair_is_consistent_at_one_gtid_set():
     result = check(servers)
     assert result["consistent"] is True and result["differences"] == [] and result["reasons"] == []
     assert result["reference"] == "ha1"  # the writable member
-    assert result["position"] == fake.upto(42) and result["attempts"] == 1
+    assert result["position"] == fake.upto(42) and result["snapshot_attempts"] == 1
     assert result["gtid_executed"] == {"ha1": fake.upto(42), "ha2": fake.upto(42)}
     assert result["gtid_missing"] == [{"member": "ha2", "peer": "ha1", "missing": ""},
                                       {"member": "ha1", "peer": "ha2", "missing": ""}]
@@ -61,7 +61,7 @@ def test_schemas_and_max_rows_narrow_the_tables():
     servers["ha1"].data["tables"].append({"schema": "hapair", "table": "log", "engine": "MyISAM", "estimate": 3})
     result = check(servers, schemas=["hapair"], max_rows=119)
     assert result["tables"] == []
-    assert result["skipped"] == [
+    assert result["not_compared"] == [
         {"schema": "hapair", "table": "canary_writes", "reason": "about 120 rows, more than max_rows (119)"},
         {"schema": "hapair", "table": "log", "reason": "engine MyISAM: not transactional, no consistent snapshot"},
     ]
@@ -79,7 +79,7 @@ def test_a_row_on_one_member_only_is_a_rows_difference_named_by_table_and_member
         {"schema": "hapair", "table": "canary_writes", "kind": "rows", "members": ["ha1", "ha2"]}]
     assert result["reasons"] == ["hapair.canary_writes: 121 rows on ha2, 120 on ha1 (the reference)"]
     # Seen twice: the table was read again in a second common snapshot.
-    assert result["attempts"] == 2
+    assert result["snapshot_attempts"] == 2
     assert sum("`canary_writes`" in q for q in servers["ha2"].log) == 2
     assert sum("`sentinel`" in q for q in servers["ha2"].log) == 1
 
@@ -183,7 +183,7 @@ def test_a_member_that_went_past_the_target_is_tried_again():
             commit_and_apply(primary, server)
     secondary.on_snapshot = busy_twice
     result = check(servers)
-    assert result["attempts"] == 3 and result["consistent"] is True
+    assert result["snapshot_attempts"] == 3 and result["consistent"] is True
     assert result["position"] == fake.upto(44)
     assert result["gtid_executed"] == {"ha1": fake.upto(44), "ha2": fake.upto(44)}
 
@@ -220,7 +220,7 @@ def test_errant_transactions_on_a_member_are_reported_not_retried():
     errant = "e1a8c2b5-e8c6-11f1-bbd0-0242ac1c5b0c:1"
     servers["ha2"].gtid = fake.upto(42) + "," + errant
     result = check(servers)
-    assert result["consistent"] is False and result["attempts"] is None
+    assert result["consistent"] is False and result["snapshot_attempts"] is None
     assert result["reasons"] == [f"ha2 holds transactions ha1 (the reference) never executed: {errant} "
                                  "(errant transactions)"]
     assert {"member": "ha1", "peer": "ha2", "missing": errant} in result["gtid_missing"]

@@ -93,9 +93,11 @@ def test_a_socket_member_gets_no_tls_and_a_default_name():
     pair = fake.pair()
     members = [{"login_unix_socket": "/run/mysqld/mysqld.sock"}, {"name": "ha2", "login_host": "192.0.2.12"}]
     servers = {"/run/mysqld/mysqld.sock": pair["ha1"], "192.0.2.12": pair["ha2"]}
-    out, calls = run({"members": members}, servers)
+    out, calls = run({"members": members, "login_port": 3307}, servers)
     assert out.result["reference"] == "/run/mysqld/mysqld.sock"
     assert "ssl" not in calls[0] and calls[0]["unix_socket"] == "/run/mysqld/mysqld.sock"
+    # A member without its own port takes the module's.
+    assert calls[1]["port"] == 3307
 
 
 def test_an_unreachable_member_fails_naming_it_and_its_error_never_the_password():
