@@ -123,9 +123,10 @@ author:
 EXAMPLES = r"""
 - name: Compare the data of every member of the pair's group
   hapair.stack.gr_checksum:
+    # [{name: ha1, login_host: 192.0.2.11}, {name: ha2, login_host: 192.0.2.12}]
     members: >-
-      {{ groups['pair_shop'] | map('extract', hostvars, 'hapair_node_address')
-         | map('community.general.dict_kv', 'login_host') | list }}
+      {{ dict(groups['pair_shop'] | zip(groups['pair_shop'] | map('extract', hostvars, 'hapair_node_address')))
+         | dict2items(key_name='name', value_name='login_host') }}
     login_password: "{{ mysql_gr_checksum_password }}"
   register: data
   run_once: true
