@@ -240,13 +240,13 @@ def _attempt(members, reference, wait_timeout):
     return "at", None, {n: positions[n] for n in members}, target
 
 
-def _tables_of(member, schemas, max_rows):
+def _tables_of(member, schemas, max_rows, only=None):
     """(tables, skipped) of one member: {(schema, table): columns}, and the
-    tables left out with the reason."""
+    tables left out with the reason; ONLY: the tables wanted (default all)."""
     tables, skipped = {}, {}
     for row in member.rows(QUERIES["tables"]):
         key = (row["schema"], row["table"])
-        if schemas and key[0] not in schemas:
+        if (schemas and key[0] not in schemas) or (only is not None and key not in only):
             continue
         engine = row.get("engine") or ""
         if engine.lower() != "innodb":
@@ -267,12 +267,10 @@ def _checksums(members, schemas, max_rows, only=None):
     open snapshots, and the skipped tables."""
     found, skipped = {}, {}
     for name, member in members.items():
-        tables, left_out = _tables_of(member, schemas, max_rows)
+        tables, left_out = _tables_of(member, schemas, max_rows, only)
         for key, reason in left_out.items():
             skipped.setdefault(key, reason)
         for key, columns in tables.items():
-            if only is not None and key not in only:
-                continue
             row = member.one(checksum_sql(key[0], key[1], columns))
             found.setdefault(key, {})[name] = {
                 "rows": int(row.get("row_count") or 0),

@@ -97,11 +97,11 @@ options:
         (the primary), else the member that holds every other member's transactions.
     type: str
   wait_timeout:
-    description: Seconds each member may take to apply the reference's transactions.
+    description: Seconds (1 or more) each member may take to apply the reference's transactions.
     type: int
     default: 30
   attempts:
-    description: How many times to try to open every member's snapshot at one GTID set.
+    description: How many times (1 or more) to try to open every member's snapshot at one GTID set.
     type: int
     default: 10
   max_rows:
@@ -317,8 +317,9 @@ def main():
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
         module.fail_json(msg=f"members named twice: {', '.join(duplicates)}; give each a distinct name.")
-    if p["attempts"] < 1:
-        module.fail_json(msg="attempts must be 1 or more.")
+    for option in ("attempts", "wait_timeout"):
+        if p[option] < 1:
+            module.fail_json(msg=f"{option} must be 1 or more.")
 
     connections = []
     try:

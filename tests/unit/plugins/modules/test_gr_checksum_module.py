@@ -133,3 +133,9 @@ def test_without_pymysql_the_module_says_what_to_install():
         with pytest.raises(Exit) as caught:
             gr_checksum.main()
     assert "PyMySQL (python3-pymysql)" in caught.value.result["msg"]
+
+
+@pytest.mark.parametrize("option", ["attempts", "wait_timeout"])
+def test_attempts_and_wait_timeout_must_be_at_least_one(option):
+    out, calls = run({"members": MEMBERS, option: 0}, {})
+    assert out.failed and out.result["msg"] == f"{option} must be 1 or more." and calls == []
