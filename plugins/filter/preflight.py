@@ -481,6 +481,8 @@ RULES = {
     "mysql_gr_group_seeds": _each(_endpoint),
     "mysql_gr_recovery_user": _pattern(SQL_ACCOUNT, "a MySQL account name (letters, digits, '_', up to 32)"),
     "mysql_gr_monitor_user": _pattern(SQL_ACCOUNT, "a MySQL account name (letters, digits, '_', up to 32)"),
+    "mysql_gr_checksum_user": _pattern(SQL_ACCOUNT, "a MySQL account name (letters, digits, '_', up to 32)"),
+    "mysql_gr_checksum_schemas": _each(_pattern(SQL_NAME, "database names (letters, digits, '_', up to 64)")),
     "mysql_gr_app_user": _pattern(SQL_ACCOUNT, "a MySQL account name (letters, digits, '_', up to 32)"),
     "mysql_gr_app_database": _pattern(SQL_NAME, "a database name (letters, digits, '_', up to 64)"),
     "mysql_gr_app_host": _pattern(SQL_HOST, "a MySQL host pattern (for example % or 192.0.2.%)"),

@@ -26,6 +26,7 @@ PAIR_DEFAULTS = {
     "flume_archive_checksum": "sha512:" + "cd" * 64,
     "mysql_gr_recovery_password": "t-recovery",
     "mysql_gr_monitor_password": "t-monitor",
+    "mysql_gr_checksum_password": "t-checksum",
     "mysql_gr_app_password": "t-app",
 }
 

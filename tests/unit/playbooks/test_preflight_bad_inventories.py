@@ -242,6 +242,7 @@ def case_groups(case, number):
         "flume_archive_checksum": "sha512:" + "cd" * 64,
         "mysql_gr_recovery_password": f"Rc-{case.id}-9q",
         "mysql_gr_monitor_password": f"Mn-{case.id}-9q",
+        "mysql_gr_checksum_password": f"Ck-{case.id}-9q",
         "mysql_gr_app_password": f"Ap-{case.id}-9q",
     }
     if case.witness:
