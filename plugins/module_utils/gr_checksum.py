@@ -412,7 +412,7 @@ def run_check(members, reference=None, schemas=None, wait_timeout=30, attempts=1
             return _finish_without_tables(members, reference, again)
         used += again
         try:
-            rechecked, _ = _checksums(members, schemas, max_rows, only=suspects)
+            rechecked, _positions = _checksums(members, schemas, max_rows, only=suspects)
         finally:
             for member in members.values():
                 member.rollback()

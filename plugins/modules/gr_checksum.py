@@ -75,9 +75,8 @@ options:
     type: str
     default: hapair_checksum
   login_password:
-    description: Its password.
+    description: Its password (never logged).
     type: str
-    no_log: true
   connect_timeout:
     description: Seconds to wait for each connection.
     type: int
@@ -117,7 +116,7 @@ extends_documentation_fragment:
 seealso:
   - module: hapair.stack.gr_status
 author:
-  - hapair.stack maintainers
+  - hapair.stack maintainers (!UNKNOWN)
 """
 
 EXAMPLES = r"""

@@ -122,7 +122,7 @@ def test_a_row_on_one_member_only_is_reported_and_fails_the_health_gate(lab, rol
         env.setdefault("ANSIBLE_COLLECTIONS_PATH", str(gr.REPO / ".collections"))
         run = subprocess.run(
             ["ansible-playbook", "-i", INVENTORY, str(gr.REPO / "playbooks" / "health.yml")],
-            capture_output=True, text=True, timeout=600, env=env)
+            capture_output=True, text=True, timeout=600, env=env, check=False)
         # ansible-core 2.19 prints a task's failure on stderr and the recap on stdout.
         out = run.stdout + run.stderr
         assert run.returncode != 0, out[-3000:]

@@ -198,7 +198,7 @@ def padding(group, executed, count):
     Returns "uuid:a-b:c-d" or ""."""
     intervals = _GtidSet(executed).sources.get(group.lower(), [])
     ranges = []
-    for i, (_, hi) in enumerate(intervals):
+    for i, (_lo, hi) in enumerate(intervals):
         limit = intervals[i + 1][0] - 1 if i + 1 < len(intervals) else hi + count
         last = min(hi + count, limit)
         if last > hi:
@@ -208,9 +208,9 @@ def padding(group, executed, count):
 
 def numbers(gtid_range_set):
     """Each GTID of "uuid:a-b:c-d", in order."""
-    uuid, _, rest = gtid_range_set.partition(":")
+    uuid, _sep, rest = gtid_range_set.partition(":")
     for part in rest.split(":"):
-        lo, _, hi = part.partition("-")
+        lo, _sep, hi = part.partition("-")
         for n in range(int(lo), int(hi or lo) + 1):
             yield "%s:%d" % (uuid, n)
 

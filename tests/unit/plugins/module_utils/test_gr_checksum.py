@@ -170,7 +170,7 @@ def test_every_column_is_null_guarded_and_names_are_quoted():
 def commit_and_apply(primary, secondary):
     """The primary commits one more transaction, which the secondary applies
     at once: both at the next set."""
-    primary.gtid = fake.upto(max(n for _, n in fake.parse(primary.gtid)) + 1)
+    primary.gtid = fake.upto(max(n for _u, n in fake.parse(primary.gtid)) + 1)
     secondary.gtid = primary.gtid
 
 

@@ -83,7 +83,7 @@ def test_a_healthy_pair_in_check_mode_is_consistent_and_nothing_changes():
 def test_a_difference_is_returned_with_the_table_and_members():
     pair = fake.pair()
     pair["ha2"].data["checksums"]["hapair.canary_writes"] = [121, 5]
-    out, _ = run({"members": MEMBERS, "login_password": SECRET}, by_address(pair))
+    out, _failed = run({"members": MEMBERS, "login_password": SECRET}, by_address(pair))
     assert not out.failed and out.result["consistent"] is False
     assert out.result["differences"] == [
         {"schema": "hapair", "table": "canary_writes", "kind": "rows", "members": ["ha1", "ha2"]}]
@@ -103,7 +103,7 @@ def test_a_socket_member_gets_no_tls_and_a_default_name():
 def test_an_unreachable_member_fails_naming_it_and_its_error_never_the_password():
     pair = fake.pair()
     refused = ("192.0.2.12", 2003, "Can't connect to MySQL server on '192.0.2.12' ([Errno 111] Connection refused)")
-    out, _ = run({"members": MEMBERS, "login_password": SECRET}, by_address(pair), refused=refused)
+    out, _failed = run({"members": MEMBERS, "login_password": SECRET}, by_address(pair), refused=refused)
     assert out.failed
     assert out.result["msg"].startswith(
         "member ha2 (192.0.2.12:3306) is unreachable: Can't connect to MySQL server on '192.0.2.12' "
@@ -116,7 +116,7 @@ def test_an_unreachable_member_fails_naming_it_and_its_error_never_the_password(
 def test_a_refused_account_says_which_account_to_check():
     pair = fake.pair()
     refused = ("192.0.2.11", 1045, "Access denied for user 'hapair_checksum'@'192.0.2.11' (using password: YES)")
-    out, _ = run({"members": MEMBERS, "login_password": SECRET}, by_address(pair), refused=refused)
+    out, _failed = run({"members": MEMBERS, "login_password": SECRET}, by_address(pair), refused=refused)
     assert out.failed and out.result["msg"].startswith("member ha1 (192.0.2.11:3306) refused the account")
     assert "mysql_gr_checksum_user" in out.result["msg"] and SECRET not in out.result["msg"]
 
@@ -128,7 +128,7 @@ def test_members_named_twice_are_refused_before_connecting():
 
 def test_without_pymysql_the_module_says_what_to_install():
     with patch_module_args({"members": MEMBERS}), \
-            mock.patch.object(basic.AnsibleModule, "fail_json", lambda self, **kw: (_ for _ in ()).throw(Exit(kw, True))), \
+            mock.patch.object(basic.AnsibleModule, "fail_json", lambda self, **kw: (_x for _x in ()).throw(Exit(kw, True))), \
             mock.patch.object(gr_checksum, "pymysql", None):
         with pytest.raises(Exit) as caught:
             gr_checksum.main()

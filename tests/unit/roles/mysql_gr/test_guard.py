@@ -309,7 +309,7 @@ class FakeCursor:
     def __enter__(self):
         return self
 
-    def __exit__(self, *_):
+    def __exit__(self, *_exc):
         return False
 
     def execute(self, statement, args=None):
@@ -344,7 +344,7 @@ def test_a_member_continuing_alone_pads_before_its_group_starts(tmp_path):
     g = Recorder(config("tiebreaker", True, tmp_path))
     conn = FakeConnection({"executed": f"{UUID1}:1-100", "incarnations": {}, "numbers": set()})
     assert g.pad(conn) == f"{UUID1}:101-165"  # max_connections 1 + PAD_SLACK 64
-    statements = [s for s, _ in conn.cursor_.statements]
+    statements = [s for s, _args in conn.cursor_.statements]
     assert statements.count("COMMIT") == 65
     # Durability relaxed for the empty transactions only, and restored.
     assert statements[-3:] == ["SET gtid_next = 'AUTOMATIC'", "SET GLOBAL sync_binlog = %s",
@@ -380,6 +380,6 @@ def test_a_member_holding_a_number_the_group_padded_is_cloned_not_joined(tmp_pat
 @pytest.mark.parametrize("code", [1049, 1146])
 def test_no_incarnations_before_the_first(code):
     class Missing:
-        def execute(self, *_):
+        def execute(self, *_args):
             raise guard.pymysql.err.OperationalError(code, "no such database or table")
     assert guard.Guard.incarnations(Missing()) == {}
