@@ -23,7 +23,7 @@ The method (also stated in the module's documentation):
    (it applied a later transaction meanwhile) ends the attempt: every
    snapshot is rolled back and the next attempt starts from a newer G.
 4. Once every snapshot is at the same G, each member checksums its tables
-   inside its own snapshot: COUNT(*) and a 64-bit BIT_XOR of a per-row MD5
+   inside its own snapshot: COUNT(*) and a 64-bit BIT_XOR of a per-row SHA-256
    (see row_hash_sql), one SELECT per table.
 5. Tables whose results differ are checked again in a new attempt (a new G);
    only differences seen twice are reported.
@@ -79,7 +79,7 @@ CR_CONN_HOST_ERROR = 2003
 CR_SERVER_GONE = 2006
 CR_SERVER_LOST = 2013
 
-# A NULL column's mark in the row hash; never an MD5 (32 hexadecimal digits).
+# A NULL column's mark in the row hash; never a SHA-256 (64 hexadecimal digits).
 NULL_MARK = "N"
 
 
@@ -117,23 +117,25 @@ def quote_name(name):
 
 
 def row_hash_sql(columns):
-    """SQL of one row's MD5 over COLUMNS (names, in table order).
+    """SQL of one row's SHA-256 over COLUMNS (names, in table order). MySQL
+    9.7 has no MD5() any more (measured: "No database selected", the name
+    taken for a stored function).
 
-    Each column becomes IFNULL(MD5(col), 'N'): 32 hexadecimal digits, or
+    Each column becomes IFNULL(SHA2(col, 256), 'N'): 64 hexadecimal digits, or
     'N' for NULL, so NULL, '' and the text 'N' all differ, and no column's
     value can shift into its neighbour's (CONCAT_WS alone skips NULLs, and a
-    separator can occur in a value). MD5 reads each value on its own in its
+    separator can occur in a value). SHA2 reads each value on its own in its
     own character set, so columns of different collations never mix.
     """
     if not columns:
         raise ValueError("a table without columns")
-    pieces = ", ".join(f"IFNULL(MD5({quote_name(c)}), '{NULL_MARK}')" for c in columns)
-    return f"MD5(CONCAT_WS('#', {pieces}))"
+    pieces = ", ".join(f"IFNULL(SHA2({quote_name(c)}, 256), '{NULL_MARK}')" for c in columns)
+    return f"SHA2(CONCAT_WS('#', {pieces}), 256)"
 
 
 def checksum_sql(schema, table, columns):
     """One table's row count and checksum: BIT_XOR of the first 64 bits of
-    each row's MD5 (order-free, so no ORDER BY; MD5 rather than CRC32,
+    each row's SHA-256 (order-free, so no ORDER BY; a hash rather than CRC32,
     which is linear: two rows swapping values of equal length would cancel
     out in a BIT_XOR of CRC32s)."""
     digest = f"CAST(CONV(SUBSTRING({row_hash_sql(columns)}, 1, 16), 16, 10) AS UNSIGNED)"

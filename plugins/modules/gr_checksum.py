@@ -27,8 +27,8 @@ description:
     the same way. When a member's snapshot went past G (it applied a later transaction meanwhile), every
     snapshot is closed and a new attempt starts from a newer G, up to O(attempts) times. The checksums
     are taken only once every snapshot is at G, so no comparison is ever made between different sets."
-  - "Per table, inside each member's snapshot: the row count and a 64-bit C(BIT_XOR) of each row's MD5
-    over every column (the columns from information_schema; each column's own MD5, or C(N) for NULL, so
+  - "Per table, inside each member's snapshot: the row count and a 64-bit C(BIT_XOR) of each row's SHA-256
+    over every column (the columns from information_schema; each column's own SHA-256, or C(N) for NULL, so
     NULL, an empty string and neighbouring values cannot be confused). C(CHECKSUM TABLE) is not used: it does not read a
     snapshot. A table that differs is checked again at a new common set before it is reported."
   - "Limits: MySQL has no atomic (snapshot, gtid_executed) pair; a transaction whose commit spans the

@@ -130,10 +130,10 @@ def test_a_third_member_is_compared_with_the_reference():
 # -- the row hash ---------------------------------------------------------------
 
 def sqlite_with_mysql_functions():
-    """sqlite with MD5 and CONCAT_WS as MySQL has them (MD5 of a value's text,
-    NULL for NULL; CONCAT_WS skips NULLs), to evaluate row_hash_sql."""
+    """sqlite with SHA2 and CONCAT_WS as MySQL has them (SHA2 of a value's
+    text, NULL for NULL; CONCAT_WS skips NULLs), to evaluate row_hash_sql."""
     db = sqlite3.connect(":memory:")
-    db.create_function("MD5", 1, lambda v: None if v is None else hashlib.md5(str(v).encode()).hexdigest())
+    db.create_function("SHA2", 2, lambda v, bits: None if v is None else hashlib.sha256(str(v).encode()).hexdigest())
     db.create_function("CONCAT_WS", -1, lambda sep, *vs: sep.join(str(v) for v in vs if v is not None))
     return db
 
@@ -150,16 +150,16 @@ def test_nulls_empty_strings_and_shifted_values_hash_differently():
     assert None not in hashes
     assert len(set(hashes)) == len(ROWS)
     # What the row hash prevents: CONCAT_WS alone drops NULLs and mixes up neighbours.
-    naive = [h for (h,) in db.execute("SELECT MD5(CONCAT_WS('#', a, b, c)) FROM t")]
+    naive = [h for (h,) in db.execute("SELECT SHA2(CONCAT_WS('#', a, b, c), 256) FROM t")]
     assert len(set(naive)) < len(ROWS)
 
 
 def test_every_column_is_null_guarded_and_names_are_quoted():
     sql = row_hash_sql(["id", "odd`name", "v"])
-    assert sql == ("MD5(CONCAT_WS('#', IFNULL(MD5(`id`), 'N'), IFNULL(MD5(`odd``name`), 'N'), "
-                   "IFNULL(MD5(`v`), 'N')))")
+    assert sql == ("SHA2(CONCAT_WS('#', IFNULL(SHA2(`id`, 256), 'N'), IFNULL(SHA2(`odd``name`, 256), 'N'), "
+                   "IFNULL(SHA2(`v`, 256), 'N')), 256)")
     query = checksum_sql("my`db", "t", ["id"])
-    assert query.startswith("SELECT COUNT(*) AS row_count, BIT_XOR(CAST(CONV(SUBSTRING(MD5(")
+    assert query.startswith("SELECT COUNT(*) AS row_count, BIT_XOR(CAST(CONV(SUBSTRING(SHA2(")
     assert query.endswith("FROM `my``db`.`t`") and quote_name("a") == "`a`"
     with pytest.raises(ValueError):
         row_hash_sql([])
