@@ -365,10 +365,12 @@ class Guard:
             self.out_since = None
             return
         self.silent_since = None
-        if view["quorum"] and self.episode is not None and self.episode.get("cut"):
+        if (view["quorum"] and self.episode is not None and self.episode.get("cut")
+                and {m["host"] for m in view["members"]} & set(self.episode["cut"])):
             # The lost members are cut off from here: a view that shows them
             # reachable again is stale (measured: Group Replication said so
-            # for 5 s after a link cut), not a healed link.
+            # for 5 s after a link cut), not a healed link. A view without
+            # them (an operator forced the membership: recover.yml) is real.
             view = dict(view, quorum=False)
         self.write_quorum(view["quorum"])
         self.act(view, now)

@@ -214,6 +214,20 @@ def test_a_view_that_shows_a_cut_off_peer_reachable_is_not_believed(tmp_path):
     assert ["ip", "route", "del", "unreachable", "10.0.0.2/32"] not in g.commands
 
 
+def test_a_membership_forced_by_an_operator_ends_the_episode(tmp_path):
+    # recover.yml forces the group to the node that is not preferred while its guard is in an episode:
+    # the view without the lost member is real, and the guard no longer steps out of it.
+    g = Recorder(config("tiebreaker", False, tmp_path))
+    views = iter([PAIR_PEER_LOST, PAIR_FORCED, PAIR_FORCED])
+    g.read = lambda: guard.read_view(next(views))
+    g.tick(0.0)
+    assert g.episode["cut"] == ["10.0.0.2"]
+    g.tick(0.5)
+    assert g.episode is None and (tmp_path / "quorum").read_text() == "0\n"
+    g.tick(2.0)
+    assert g.actions == [] and ["ip", "route", "del", "unreachable", "10.0.0.2/32"] in g.commands
+
+
 def test_a_witness_pair_never_continues_alone(tmp_path):
     g = Recorder(config("witness", True, tmp_path))
     assert run_views(g, [(t, WITNESS_CUT_OFF) for t in (0.0, 5.0, 60.0)]) == []
