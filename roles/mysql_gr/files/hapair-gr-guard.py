@@ -6,9 +6,10 @@ as root, next to mysqld. Every ``interval`` seconds it reads this member's
 view of the group over the local socket and:
 
 1. Quorum. Writes ``0`` to the quorum file when this member is ONLINE in a
-   view whose ONLINE members are a majority of it, ``1`` otherwise (mysqld
-   down, member outside the group, or a minority that Group Replication
-   blocks). keepalived tracks that file (``track_file``, weight 0): a node
+   view whose ONLINE members are a majority of it and whose primary is
+   reachable from here, ``1`` otherwise (mysqld down, member outside the
+   group, a minority that Group Replication blocks, or a member cut off
+   from its primary while the group has not expelled either yet). keepalived tracks that file (``track_file``, weight 0): a node
    without quorum goes to FAULT and drops the web and database VIPs, so a
    cut-off node stops taking traffic and only the majority side serves.
 
@@ -110,7 +111,8 @@ def read_view(rows):
 
     Returns a dict: state (of this member; OFFLINE without a row), members
     (every row as a dict), quorum (bool: this member ONLINE
-    and a majority of the view reachable)."""
+    and a majority of the view reachable), vips (bool: quorum, and the
+    group's primary is not UNREACHABLE from here)."""
     members = [
         {"id": r[0], "host": r[1], "port": int(r[2] or 0), "state": r[3] or "OFFLINE",
          "role": r[4] or "", "self": bool(r[5])}
@@ -122,7 +124,13 @@ def read_view(rows):
     # members take the majority away.
     reachable = sum(1 for m in members if m["state"] != "UNREACHABLE")
     quorum = state == "ONLINE" and 2 * reachable > len(members)
-    return {"state": state, "members": members, "quorum": quorum}
+    # The VIPs stay on the side of the group's primary. With a witness, a
+    # cut link between the pair's nodes leaves each of them a majority
+    # (itself and the witness) until the group expels one (measured: VIPs
+    # on both nodes for 18 s); the node whose primary is UNREACHABLE cannot
+    # write and drops its VIPs at once.
+    primary_cut = any(m["role"] == "PRIMARY" and m["state"] == "UNREACHABLE" for m in members)
+    return {"state": state, "members": members, "quorum": quorum, "vips": quorum and not primary_cut}
 
 
 def lost_majority(view):
@@ -371,8 +379,8 @@ class Guard:
             # reachable again is stale (measured: Group Replication said so
             # for 5 s after a link cut), not a healed link. A view without
             # them (an operator forced the membership: recover.yml) is real.
-            view = dict(view, quorum=False)
-        self.write_quorum(view["quorum"])
+            view = dict(view, quorum=False, vips=False)
+        self.write_quorum(view["vips"])
         self.act(view, now)
 
     def act(self, view, now):

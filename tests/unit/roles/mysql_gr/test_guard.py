@@ -54,6 +54,43 @@ def test_quorum_is_a_majority_of_online_members_including_this_one(rows, state, 
     assert view["quorum"] is quorum
 
 
+# A cut link between the pair's nodes, seen from each side, with the
+# witness (10.0.0.3) reachable from both: a majority on both sides.
+WITNESS_LINK_CUT_PRIMARY_SIDE = [row("10.0.0.1", "ONLINE", "PRIMARY", me=True), row("10.0.0.2", "UNREACHABLE"),
+                                 row("10.0.0.3", "ONLINE")]
+WITNESS_LINK_CUT_SECONDARY_SIDE = [row("10.0.0.1", "UNREACHABLE", "PRIMARY"), row("10.0.0.2", "ONLINE", me=True),
+                                   row("10.0.0.3", "ONLINE")]
+
+
+def test_in_a_cut_with_a_majority_on_both_sides_only_the_primary_side_keeps_the_vips():
+    primary_side = guard.read_view(WITNESS_LINK_CUT_PRIMARY_SIDE)
+    secondary_side = guard.read_view(WITNESS_LINK_CUT_SECONDARY_SIDE)
+    assert primary_side["quorum"] and secondary_side["quorum"]
+    assert primary_side["vips"] is True
+    assert secondary_side["vips"] is False
+    # Not a lost majority: the group itself settles it (it expels one side).
+    assert guard.lost_majority(secondary_side) is None
+
+
+@pytest.mark.parametrize("rows, vips", [
+    (PAIR_HEALTHY, True), (PAIR_PEER_LOST, False), (PAIR_FORCED, True), (WITNESS_MAJORITY, True),
+    ([row("10.0.0.1", "ONLINE", me=True), row("10.0.0.2", "ONLINE", "PRIMARY"), row("10.0.0.3", "ONLINE")], True),
+])
+def test_the_vips_follow_the_quorum_when_the_primary_is_reachable(rows, vips):
+    assert guard.read_view(rows)["vips"] is vips
+
+
+def test_the_quorum_file_says_whether_the_vips_may_stay(tmp_path):
+    g = Recorder(config("witness", False, tmp_path, members=["ha1", "ha2", "w1"],
+                        addresses=["10.0.0.1", "10.0.0.2", "10.0.0.3"]))
+    g.read = lambda: guard.read_view(WITNESS_LINK_CUT_SECONDARY_SIDE)
+    g.tick(0.0)
+    assert (tmp_path / "quorum").read_text() == "1\n"
+    g.read = lambda: guard.read_view(WITNESS_LINK_CUT_PRIMARY_SIDE)
+    g.tick(1.0)
+    assert (tmp_path / "quorum").read_text() == "0\n"
+
+
 def test_a_lost_majority_names_the_unreachable_members():
     lost = guard.lost_majority(guard.read_view(WITNESS_CUT_OFF))
     assert [m["host"] for m in lost] == ["10.0.0.2", "10.0.0.3"]
