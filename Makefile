@@ -82,14 +82,15 @@ lab: deps image archives
 # (lab/fence-device.py) on the controller, then site.yml with lab/fencing.yml.
 lab-fencing: deps image archives
 	ansible-playbook -i $(INVENTORY) playbooks/lab-up.yml
-	@if ! pgrep -f 'lab/fence-device.py --inventory $(INVENTORY)' >/dev/null; then \
-	  mkdir -p .cache; \
+	@mkdir -p .cache
+	@if ! { [ -f .cache/fence-device.pid ] && kill -0 "$$(cat .cache/fence-device.pid)" 2>/dev/null; }; then \
 	  nohup $(VENV)/bin/python lab/fence-device.py --inventory $(INVENTORY) >> .cache/fence-device.log 2>&1 & \
+	  echo $$! > .cache/fence-device.pid; \
 	  echo "lab fence device started (log: .cache/fence-device.log)"; fi
 	ansible-playbook -i $(INVENTORY) playbooks/site.yml -e @lab/fencing.yml
 
 lab-destroy: deps engine
-	-@pkill -f 'lab/fence-device.py --inventory $(INVENTORY)'
+	-@if [ -f .cache/fence-device.pid ]; then kill "$$(cat .cache/fence-device.pid)" 2>/dev/null; rm -f .cache/fence-device.pid; fi
 	ansible-playbook -i $(INVENTORY) playbooks/lab-down.yml
 
 # --- tests -------------------------------------------------------------------
