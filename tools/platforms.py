@@ -69,8 +69,10 @@ def problems(root: Path, data: dict) -> tuple[list[str], list[str]]:
         if have != want:
             text = (f"roles/{role}/meta/main.yml: galaxy_info.platforms is {have}, but tests/platforms.yml "
                     f"tests it on {want or 'nothing'}")
-            (notes if role in pending else found).append(text + (f" (not yet in step: {pending[role]})"
-                                                                  if role in pending else ""))
+            if role in pending:
+                notes.append(f"{text} (not yet in step: {pending[role]})")
+            else:
+                found.append(text)
     return found, notes
 
 
