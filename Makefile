@@ -16,7 +16,10 @@ PYTHON     ?= python3
 VENV       ?= .venv
 INVENTORY  ?= inventories/lab
 IMAGE      ?= hapair/node:sid
-SCENARIOS  ?= default witness
+# Node images of the other Debian suites tests/platforms.yml lists (each
+# built the same way, tagged <IMAGE's repository>:<suite>).
+SUITES     ?= trixie
+SCENARIOS  ?= default witness platforms
 COLLECTION := .collections/ansible_collections/hapair/stack
 # The ansible-core that requirements.txt pins, alone in a venv of its own
 # (install-check): what a user with no `ansible` bundle has.
@@ -67,6 +70,7 @@ engine:
 
 image: engine
 	@lab/image.sh $(IMAGE)
+	@for suite in $(SUITES); do HAPAIR_NODE_SUITE=$$suite lab/image.sh $(firstword $(subst :, ,$(IMAGE))):$$suite; done
 
 # Kafka and Flume archives laid out like Apache's releases, built from
 # Maven Central's jars (no Apache mirror is reachable); the roles install
@@ -114,12 +118,15 @@ lint: deps argspec-check docs-check
 
 argspec-check: deps
 	python tools/argspec.py check roles
+	python tools/platforms.py check
 
 docs: deps
 	python tools/argspec.py readme roles README.md
+	python tools/platforms.py readme
 
 docs-check: deps
 	python tools/argspec.py readme roles README.md --check
+	python tools/platforms.py readme --check
 
 unit: deps
 	pytest tests/unit

@@ -24,6 +24,6 @@ options:
     description: Seconds to wait for each answer from Kafka.
     type: float
 requirements:
-  - kafka-python 2.x on the host that runs the module (Debian's C(python3-kafka), installed by the
-    C(hapair.stack.kafka) role).
+  - kafka-python 2.0.2 or later on the host that runs the module (Debian's C(python3-kafka), installed by the
+    C(hapair.stack.kafka) role; tested with Debian trixie's 2.0.2 and sid's 2.2).
 """

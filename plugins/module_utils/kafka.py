@@ -6,9 +6,12 @@
 The client is kafka-python (Debian's python3-kafka), chosen because it is
 pure Python and packaged by Debian, so the kafka role installs it with apt
 on the node next to the broker (no compiler, no librdkafka, nothing from
-PyPI on a server), and because its protocol layer lets us send Kafka's own
-DescribeQuorum request (API key 55), which neither kafka-python's nor
-confluent-kafka's admin client wraps yet.
+PyPI on a server), and because its public client (KafkaClient) sends any
+request, so we can send Kafka's own DescribeQuorum request (API key 55),
+which neither kafka-python's nor confluent-kafka's admin client wraps yet.
+Only public names of kafka-python are used, and the request is encoded
+here, so the modules work with the 2.0.2 that Debian trixie ships as well
+as with sid's 2.2.
 
 Everything that decides is a small pure function over plain data (the
 answers of the brokers as dicts), so the unit tests cover it with answers
@@ -19,24 +22,30 @@ to Kafka.
 from __future__ import annotations
 
 import re
+import struct
 import time
+from io import BytesIO
 
 from ansible.module_utils.basic import missing_required_lib
 
 try:
-    from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
+    from kafka import KafkaAdminClient, KafkaClient, KafkaConsumer, TopicPartition
+    from kafka import __version__ as KAFKA_VERSION
     from kafka.admin import ConfigResource, ConfigResourceType, NewPartitions, NewTopic
+    from kafka.protocol.abstract import AbstractType
     from kafka.protocol.api import Request, Response
-    from kafka.protocol.types import CompactArray, CompactString, Int16, Int32, Int64, Schema, TaggedFields
+    from kafka.protocol.types import Schema
 
     HAS_KAFKA = True
     KAFKA_IMPORT_ERROR = None
 except ImportError as exc:  # pragma: no cover - depends on the host
     HAS_KAFKA = False
     KAFKA_IMPORT_ERROR = exc
+    KAFKA_VERSION = None
 
-# What to install when the client is missing: the pip name and Debian's package.
-KAFKA_LIBRARY = "kafka-python (Debian: python3-kafka)"
+# What to install when the client is missing: the pip name and Debian's
+# package. Tested: Debian trixie's python3-kafka 2.0.2 and sid's 2.2.
+KAFKA_LIBRARY = "kafka-python 2.0.2 or later (Debian: python3-kafka)"
 
 METADATA_TOPIC = "__cluster_metadata"
 
@@ -48,56 +57,194 @@ TOPIC_SETTINGS = {
 
 
 # --------------------------------------------------------------------------
-# DescribeQuorum (KIP-595/KIP-836), version 1: flexible, so compact types and
-# tagged fields. Defined here because no Python client wraps it.
+# DescribeQuorum (KIP-595/KIP-836), version 1. Every version of it is
+# "flexible" (compact strings and arrays, tagged fields, header v2), which
+# kafka-python 2.0.2 (Debian trixie's python3-kafka) cannot encode and
+# later versions spell differently, so the request and its answer are
+# encoded here, in plain Python over bytes, and only sent through the
+# library. A schema is a tuple of (name, type); a type is "int16",
+# "int32", "int64", "string" (compact), "tags" or ("array", schema).
+
+QUORUM_API_KEY = 55
+QUORUM_API_VERSION = 1
+
+_QUORUM_REPLICA = (
+    ("replica_id", "int32"),
+    ("log_end_offset", "int64"),
+    ("last_fetch_timestamp", "int64"),
+    ("last_caught_up_timestamp", "int64"),
+    ("tags", "tags"),
+)
+QUORUM_REQUEST = (
+    ("topics", ("array", (
+        ("topic_name", "string"),
+        ("partitions", ("array", (
+            ("partition_index", "int32"),
+            ("tags", "tags"),
+        ))),
+        ("tags", "tags"),
+    ))),
+    ("tags", "tags"),
+)
+QUORUM_RESPONSE = (
+    ("error_code", "int16"),
+    ("topics", ("array", (
+        ("topic_name", "string"),
+        ("partitions", ("array", (
+            ("partition_index", "int32"),
+            ("error_code", "int16"),
+            ("leader_id", "int32"),
+            ("leader_epoch", "int32"),
+            ("high_watermark", "int64"),
+            ("current_voters", ("array", _QUORUM_REPLICA)),
+            ("observers", ("array", _QUORUM_REPLICA)),
+            ("tags", "tags"),
+        ))),
+        ("tags", "tags"),
+    ))),
+    ("tags", "tags"),
+)
+
+_INTS = {"int16": struct.Struct(">h"), "int32": struct.Struct(">i"), "int64": struct.Struct(">q")}
+
+
+def encode_uvarint(value):
+    """Kafka's unsigned varint (7 bits a byte, low bits first)."""
+    out = bytearray()
+    while True:
+        byte = value & 0x7F
+        value >>= 7
+        if value:
+            out.append(byte | 0x80)
+        else:
+            out.append(byte)
+            return bytes(out)
+
+
+def decode_uvarint(stream):
+    value, shift = 0, 0
+    while True:
+        raw = stream.read(1)
+        if not raw:
+            raise ValueError("the answer ended inside a varint")
+        value |= (raw[0] & 0x7F) << shift
+        if not raw[0] & 0x80:
+            return value
+        shift += 7
+
+
+def _read(stream, size):
+    data = stream.read(size)
+    if len(data) != size:
+        raise ValueError("the answer ended %s bytes early" % (size - len(data)))
+    return data
+
+
+def encode_flexible(schema, value):
+    """value (a dict) as bytes, field by field in schema order."""
+    out = []
+    for name, kind in schema:
+        item = value.get(name)
+        if kind in _INTS:
+            out.append(_INTS[kind].pack(item))
+        elif kind == "string":
+            if item is None:
+                out.append(encode_uvarint(0))
+            else:
+                data = item.encode("utf-8")
+                out.append(encode_uvarint(len(data) + 1) + data)
+        elif kind == "tags":
+            tags = item or {}
+            out.append(encode_uvarint(len(tags)))
+            for tag in sorted(tags):
+                out.append(encode_uvarint(tag) + encode_uvarint(len(tags[tag])) + tags[tag])
+        else:
+            if item is None:
+                out.append(encode_uvarint(0))
+            else:
+                out.append(encode_uvarint(len(item) + 1))
+                out.extend(encode_flexible(kind[1], element) for element in item)
+    return b"".join(out)
+
+
+def decode_flexible(schema, stream):
+    """The dict that schema reads from stream (a file-like object)."""
+    value = {}
+    for name, kind in schema:
+        if kind in _INTS:
+            value[name] = _INTS[kind].unpack(_read(stream, _INTS[kind].size))[0]
+        elif kind == "string":
+            length = decode_uvarint(stream) - 1
+            value[name] = None if length < 0 else _read(stream, length).decode("utf-8")
+        elif kind == "tags":
+            tags = {}
+            for _unused in range(decode_uvarint(stream)):
+                tag = decode_uvarint(stream)
+                tags[tag] = _read(stream, decode_uvarint(stream))
+            value[name] = tags
+        else:
+            length = decode_uvarint(stream) - 1
+            value[name] = None if length < 0 else [decode_flexible(kind[1], stream) for _unused in range(length)]
+    return value
+
+
+def quorum_request_body(topic=METADATA_TOPIC, partition=0):
+    """The DescribeQuorum v1 request body for one partition."""
+    return encode_flexible(QUORUM_REQUEST, {
+        "topics": [{"topic_name": topic, "partitions": [{"partition_index": partition}]}],
+    })
+
+
+def library_writes_flexible_headers(request_class):
+    """Whether this kafka-python writes request header v2 itself (2.1 and
+    later: Request.build_request_header with FLEXIBLE_VERSION). Older ones
+    (2.0.2) write header v1; v2 is v1 plus an empty tag buffer, which is
+    then sent as the first byte of the body, and the answer's header tag
+    buffer is read before the body."""
+    return hasattr(request_class, "build_request_header")
+
+
 if HAS_KAFKA:
+    _FLEXIBLE_HEADERS = library_writes_flexible_headers(Request)
 
-    class DescribeQuorumResponse_v1(Response):  # noqa: N801 - kafka-python's naming
-        API_KEY = 55
-        API_VERSION = 1
-        FLEXIBLE_VERSION = True
-        _REPLICA = Schema(
-            ("replica_id", Int32),
-            ("log_end_offset", Int64),
-            ("last_fetch_timestamp", Int64),
-            ("last_caught_up_timestamp", Int64),
-            ("tags", TaggedFields),
-        )
-        SCHEMA = Schema(
-            ("error_code", Int16),
-            ("topics", CompactArray(
-                ("topic_name", CompactString("utf-8")),
-                ("partitions", CompactArray(
-                    ("partition_index", Int32),
-                    ("error_code", Int16),
-                    ("leader_id", Int32),
-                    ("leader_epoch", Int32),
-                    ("high_watermark", Int64),
-                    ("current_voters", CompactArray(_REPLICA)),
-                    ("observers", CompactArray(_REPLICA)),
-                    ("tags", TaggedFields),
-                )),
-                ("tags", TaggedFields),
-            )),
-            ("tags", TaggedFields),
-        )
+    class _Body(AbstractType):
+        """Bytes encoded by encode_flexible(), sent as they are."""
 
-    class DescribeQuorumRequest_v1(Request):  # noqa: N801 - kafka-python's naming
-        API_KEY = 55
-        API_VERSION = 1
+        @classmethod
+        def encode(cls, value):
+            return value
+
+        @classmethod
+        def decode(cls, data):  # pragma: no cover - requests are never read back
+            return data.read()
+
+    class _QuorumAnswer(AbstractType):
+        """The DescribeQuorum answer read with decode_flexible()."""
+
+        @classmethod
+        def encode(cls, value):  # pragma: no cover - answers are never sent
+            raise NotImplementedError
+
+        @classmethod
+        def decode(cls, data):
+            if isinstance(data, bytes):
+                data = BytesIO(data)
+            if not _FLEXIBLE_HEADERS:
+                decode_flexible((("header_tags", "tags"),), data)
+            return decode_flexible(QUORUM_RESPONSE, data)
+
+    class DescribeQuorumResponse(Response):
+        API_KEY = QUORUM_API_KEY
+        API_VERSION = QUORUM_API_VERSION
         FLEXIBLE_VERSION = True
-        RESPONSE_TYPE = DescribeQuorumResponse_v1
-        SCHEMA = Schema(
-            ("topics", CompactArray(
-                ("topic_name", CompactString("utf-8")),
-                ("partitions", CompactArray(
-                    ("partition_index", Int32),
-                    ("tags", TaggedFields),
-                )),
-                ("tags", TaggedFields),
-            )),
-            ("tags", TaggedFields),
-        )
+        SCHEMA = Schema(("answer", _QuorumAnswer))
+
+    class DescribeQuorumRequest(Request):
+        API_KEY = QUORUM_API_KEY
+        API_VERSION = QUORUM_API_VERSION
+        FLEXIBLE_VERSION = True
+        RESPONSE_TYPE = DescribeQuorumResponse
+        SCHEMA = Schema(("body", _Body))
 
 
 # --------------------------------------------------------------------------
@@ -118,8 +265,9 @@ def client_argument_spec(timeout_default):
 
 def require_client(module):
     """Fail the module, naming the package to install, when kafka-python is
-    missing; the modules call it before they touch Kafka, so a host without
-    the client gets that message rather than a NameError."""
+    missing or lacks what the modules use (a version before 2.0.2); the
+    modules call it before they touch Kafka, so a host without a working
+    client gets that message rather than a NameError."""
     if not HAS_KAFKA:
         module.fail_json(msg=missing_required_lib(KAFKA_LIBRARY), exception=str(KAFKA_IMPORT_ERROR))
 
@@ -137,15 +285,12 @@ def connect(bootstrap_servers, timeout):
     )
 
 
-def _wait(admin, future, timeout):
-    deadline = time.monotonic() + timeout
-    while not future.is_done:
+def _until(client, done, deadline, what):
+    """Poll the client until done() is true; TimeoutError after deadline."""
+    while not done():
         if time.monotonic() > deadline:
-            raise TimeoutError("no answer from Kafka within %ss" % timeout)
-        admin._client.poll(timeout_ms=100)  # pylint: disable=protected-access
-    if future.failed():
-        raise future.exception
-    return future.value
+            raise TimeoutError("no answer from Kafka within the timeout (%s)" % what)
+        client.poll(timeout_ms=100)
 
 
 def fetch_cluster(admin):
@@ -158,12 +303,36 @@ def fetch_topics(admin, names=None):
     return admin.describe_topics(names)
 
 
-def fetch_quorum(admin, timeout):
-    """The DescribeQuorum answer of the metadata partition, as a dict."""
-    request = DescribeQuorumRequest_v1(topics=[(METADATA_TOPIC, [(0, {})], {})], tags={})
-    node = admin._client.least_loaded_node()  # pylint: disable=protected-access
-    future = admin._send_request_to_node(node, request)  # pylint: disable=protected-access
-    return _wait(admin, future, timeout).to_object()
+def fetch_quorum(bootstrap_servers, timeout):
+    """The DescribeQuorum answer of the metadata partition, as a dict, asked
+    with kafka-python's public KafkaClient of any broker."""
+    deadline = time.monotonic() + timeout
+    client = KafkaClient(
+        bootstrap_servers=bootstrap_servers,
+        client_id="hapair-stack",
+        request_timeout_ms=int(timeout * 1000),
+        api_version_auto_timeout_ms=int(timeout * 1000),
+    )
+    try:
+        nodes = []
+
+        def connected():
+            node = client.least_loaded_node()
+            nodes[:] = [node]
+            return node is not None and client.ready(node)
+
+        _until(client, connected, deadline, "connecting")
+        body = quorum_request_body()
+        if not _FLEXIBLE_HEADERS:
+            # The empty tag buffer that ends request header v2.
+            body = encode_uvarint(0) + body
+        future = client.send(nodes[0], DescribeQuorumRequest(body=body))
+        _until(client, lambda: future.is_done, deadline, "DescribeQuorum")
+        if future.failed():
+            raise future.exception
+        return future.value.answer
+    finally:
+        client.close()
 
 
 def fetch_topic_configs(admin, names):

@@ -18,8 +18,9 @@ description:
     one value and shows the reasons.
   - Read-only; nothing in the cluster changes.
   - Uses kafka-python (Debian's C(python3-kafka), installed by the C(hapair.stack.kafka) role), which
-    is pure Python and packaged by Debian, and whose protocol layer can send DescribeQuorum, which no
-    Python admin client wraps.
+    is pure Python and packaged by Debian; DescribeQuorum, which no Python admin client wraps, is
+    encoded by the collection and sent with kafka-python's public client, so Debian trixie's 2.0.2
+    works as well as sid's 2.2.
 author: hapair.stack maintainers (!UNKNOWN)
 extends_documentation_fragment:
   - hapair.stack.kafka_client
@@ -147,7 +148,7 @@ def main():
     except Exception as exc:  # pylint: disable=broad-except
         module.fail_json(msg="No Kafka broker answered at %s: %s" % (p["bootstrap_servers"], exc))
     try:
-        quorum = k.parse_quorum(k.fetch_quorum(admin, p["timeout"]), int(time.time() * 1000))
+        quorum = k.parse_quorum(k.fetch_quorum(p["bootstrap_servers"], p["timeout"]), int(time.time() * 1000))
     except Exception as exc:  # pylint: disable=broad-except
         quorum = k.quorum_error(exc)
     admin.close()

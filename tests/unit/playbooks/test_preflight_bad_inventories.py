@@ -301,7 +301,9 @@ def run(playbook, inv, work, *args):
         ANSIBLE_RETRY_FILES_ENABLED="0",
     )
     proc = subprocess.run(
-        [ANSIBLE_PLAYBOOK, "-i", str(work / "hosts.yml"), str(playbook), "--diff", *args],
+        [ANSIBLE_PLAYBOOK, "-i", str(work / "hosts.yml"), str(playbook), "--diff",
+         # These hosts are unreachable: the preflight's read of each host's OS release is off.
+         "--extra-vars", '{"preflight_check_platform": false}', *args],
         cwd=work, env=env, capture_output=True, text=True, timeout=600, check=False,
     )
     assert proc.stdout.strip(), proc.stderr

@@ -50,7 +50,7 @@ def test_require_client_fails_naming_the_package_when_kafka_python_is_missing(mo
     with pytest.raises(Failed) as failed:
         k.require_client(FakeModule())
     result = failed.value.args[0]
-    assert "kafka-python (Debian: python3-kafka)" in result["msg"]
+    assert "kafka-python 2.0.2 or later (Debian: python3-kafka)" in result["msg"]
     assert result["exception"] == "No module named 'kafka'"
 
 

@@ -36,7 +36,7 @@ def test_without_kafka_python_the_module_fails_with_the_install_hint(monkeypatch
             mock.patch.object(k, "search_topic", side_effect=AssertionError("searched without a client")):
         with pytest.raises(Failed) as failed:
             module.main()
-    assert "kafka-python (Debian: python3-kafka)" in failed.value.result["msg"]
+    assert "kafka-python 2.0.2 or later (Debian: python3-kafka)" in failed.value.result["msg"]
     assert failed.value.params["timeout"] == timeout
     assert failed.value.params["bootstrap_servers"] == "192.0.2.11:9092"
 
