@@ -20,6 +20,10 @@ IMAGE      ?= hapair/node:sid
 # built the same way, tagged <IMAGE's repository>:<suite>).
 SUITES     ?= trixie
 SCENARIOS  ?= default witness platforms
+# Scenarios run from the artifact of `make build` as install-check installs
+# it, with the bare ansible-core of $(CORE_VENV): a user's controller, with
+# nothing of this checkout's venv or of the `ansible` bundle.
+INSTALLED_SCENARIOS ?= platforms
 COLLECTION := .collections/ansible_collections/hapair/stack
 # The ansible-core that requirements.txt pins, alone in a venv of its own
 # (install-check): what a user with no `ansible` bundle has.
@@ -36,6 +40,12 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/.collections
 export ANSIBLE_FORCE_COLOR ?= $(if $(CI),0,1)
 export PY_COLORS ?= $(if $(CI),0,1)
+# Where the lab inventory finds the Kafka and Flume archives (make archives),
+# whichever copy of the collection runs it.
+export HAPAIR_LAB_ARCHIVES ?= $(CURDIR)/.cache/archives
+INSTALLED_ENV := PATH=$(CURDIR)/$(CORE_VENV)/bin:$(PATH) \
+  ANSIBLE_COLLECTIONS_PATH=$(CURDIR)/.cache/install-check/collections:$(CURDIR)/.cache/install-check/lab-collections \
+  ANSIBLE_COLLECTIONS_SCAN_SYS_PATH=false
 
 .PHONY: help deps engine image archives lab lab-fencing lab-destroy test lint unit sanity build install-check docs docs-check \
         argspec-check molecule requirements clean
@@ -107,7 +117,10 @@ test: deps
 	&& tools/run-timed build $(MAKE) --no-print-directory build \
 	&& tools/run-timed install-check $(MAKE) --no-print-directory install-check \
 	&& tools/run-timed image $(MAKE) --no-print-directory image archives \
-	&& ( for s in $(SCENARIOS); do tools/run-timed "molecule $$s" molecule test --scenario-name $$s || exit 1; done ); } \
+	&& ( for s in $(SCENARIOS); do \
+	       if [[ " $(INSTALLED_SCENARIOS) " == *" $$s "* ]]; then \
+	         env $(INSTALLED_ENV) tools/run-timed "molecule $$s (installed)" molecule test --scenario-name $$s || exit 1; \
+	       else tools/run-timed "molecule $$s" molecule test --scenario-name $$s || exit 1; fi; done ); } \
 	|| { tools/run-timed --summary; exit 1; }
 	@tools/run-timed --summary
 
@@ -165,7 +178,9 @@ build: deps
 # declares (packed offline from the `ansible` bundle in $(VENV)) into a bare
 # ansible-core, where hapair.stack.site must pass its syntax check; then
 # ansible-builder must read the collection's execution environment needs
-# from the installed copy. The venv is made once per ansible-core version.
+# from the installed copy. The venv is made once per ansible-core version;
+# install-check then installs into it the collection's Python needs (and
+# the lab's: community.docker, requests) for the INSTALLED_SCENARIOS.
 $(CORE_VENV)/.installed:
 	rm -rf $(CORE_VENV) && $(PYTHON) -m venv $(CORE_VENV)
 	$(CORE_VENV)/bin/pip install --quiet --disable-pip-version-check ansible-core==$(CORE_VERSION)
@@ -173,7 +188,8 @@ $(CORE_VENV)/.installed:
 
 install-check: deps $(CORE_VENV)/.installed
 	@ls .cache/build/hapair-stack-*.tar.gz >/dev/null 2>&1 || { echo "install-check: no artifact in .cache/build; run make build first" >&2; exit 1; }
-	python tools/install_check.py --core $(CORE_VENV) --work .cache/install-check --introspect $(lastword $(sort $(wildcard .cache/build/hapair-stack-*.tar.gz)))
+	python tools/install_check.py --core $(CORE_VENV) --work .cache/install-check --introspect \
+	  --for-converge --lab-collection community.docker --lab-python requests $(lastword $(sort $(wildcard .cache/build/hapair-stack-*.tar.gz)))
 
 molecule: deps image archives
 	molecule test --scenario-name $(firstword $(SCENARIOS))

@@ -13,6 +13,18 @@ range against the bundled versions. `ansible-playbook --syntax-check
 hapair.stack.site` then runs against nothing but DIR/collections: a module,
 module_defaults group or role from a collection that galaxy.yml does not
 declare is not there, and the check fails.
+
+With --for-converge, the venv is then made ready for a converge from the
+installed copy, as a user's controller is: the collection's own Python
+needs (its meta/ee-requirements.txt, the file its execution environment
+definition names) go into the venv, and so do what the lab needs to reach
+its nodes, kept apart: each --lab-collection (community.docker, for the
+lab's connection and its create and destroy playbooks) in
+DIR/lab-collections, not DIR/collections, so the syntax check above still
+sees only what galaxy.yml declares; each --lab-python package (requests,
+for community.docker's modules) in the venv. `make test` then runs the
+scenarios of INSTALLED_SCENARIOS with that venv's ansible-playbook and
+nothing but those two folders (Makefile: INSTALLED_ENV).
 """
 
 from __future__ import annotations
@@ -146,12 +158,35 @@ def check_ee_metadata(collections: Path) -> None:
     print(f"install_check: ansible-builder introspect lists hapair.stack's needs: {wanted}")
 
 
+def prepare_converge(core: Path, collections: Path, args: argparse.Namespace, env: dict) -> None:
+    """Make the bare ansible-core able to run the installed copy against the lab's nodes."""
+    installed = collections / "ansible_collections/hapair/stack"
+    meta = yaml.safe_load((installed / "meta/execution-environment.yml").read_text())
+    needs = installed / meta["dependencies"]["python"]
+    run([core / "bin/python", "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+         "--requirement", needs.resolve(), *args.lab_python], env=env)
+    lab = args.work / "lab-collections"
+    shutil.rmtree(lab, ignore_errors=True)
+    if args.lab_collection:
+        packs = dependency_packs({fqcn: "*" for fqcn in args.lab_collection}, bundle_root(), args.work / "packs")
+        run([core / "bin/ansible-galaxy", "collection", "install", "--offline", "--force",
+             "--collections-path", lab.resolve(), *[p.resolve() for p in packs]], env=env)
+    print(f"install_check: {core} is ready to converge from {collections} "
+          f"(lab: {', '.join(args.lab_collection + args.lab_python) or 'nothing'})")
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", maxsplit=1)[0])
     parser.add_argument("--core", required=True, type=Path, help="venv with ansible-core only")
     parser.add_argument("--work", required=True, type=Path, help="scratch folder (packs are kept)")
     parser.add_argument("--introspect", action="store_true",
                         help="also check that ansible-builder reads the collection's execution environment needs")
+    parser.add_argument("--for-converge", action="store_true",
+                        help="also install the collection's Python needs into the venv, and the lab's")
+    parser.add_argument("--lab-collection", action="append", default=[], metavar="FQCN",
+                        help="a collection the lab needs, installed into DIR/lab-collections (--for-converge)")
+    parser.add_argument("--lab-python", action="append", default=[], metavar="PACKAGE",
+                        help="a Python package the lab needs, installed into the venv (--for-converge)")
     parser.add_argument("artifact", type=Path)
     args = parser.parse_args(argv)
 
@@ -188,6 +223,8 @@ def main(argv: list[str]) -> int:
     )
     if args.introspect:
         check_ee_metadata(collections)
+    if args.for_converge:
+        prepare_converge(core, collections, args, env)
     print(f"install_check: {args.artifact.name} installs with {', '.join(sorted(deps)) or 'no dependencies'} "
           f"into ansible-core alone, and hapair.stack.site passes its syntax check")
     return 0

@@ -42,15 +42,18 @@ def pair():
 
 @pytest.fixture(scope="session")
 def preflight():
-    """Run playbooks/preflight.yml on the scenario's inventory with extra
-    vars (a dict); return (rc, output on one line)."""
+    """Run the collection's preflight playbook (hapair.stack.preflight) on
+    the scenario's inventory with extra vars (a dict); return (rc, output on
+    one line). The collection is the one Molecule runs: the installed
+    artifact when make test sets ANSIBLE_COLLECTIONS_PATH (its
+    INSTALLED_SCENARIOS), else this checkout."""
 
     def run(extra_vars):
-        env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"),
-                   ANSIBLE_COLLECTIONS_PATH=str(ROOT / ".collections"),
-                   ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0")
+        env = dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0")
+        env.setdefault("ANSIBLE_CONFIG", str(ROOT / "ansible.cfg"))
+        env.setdefault("ANSIBLE_COLLECTIONS_PATH", str(ROOT / ".collections"))
         proc = subprocess.run(
-            ["ansible-playbook", "-i", str(INVENTORY), str(ROOT / "playbooks" / "preflight.yml"),
+            ["ansible-playbook", "-i", str(INVENTORY), "hapair.stack.preflight",
              "--extra-vars", json.dumps(extra_vars)],
             cwd=ROOT, env=env, check=False, capture_output=True, text=True, timeout=300)
         return proc.returncode, " ".join((proc.stdout + proc.stderr).split())
