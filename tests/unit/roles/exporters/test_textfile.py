@@ -3,13 +3,11 @@ its pure parts, on recorded data; its life on a node is checked by the role's
 verify step."""
 
 import importlib.util
-import json
 from pathlib import Path
 
 import pytest
 
 ROLE = Path(__file__).resolve().parents[4] / "roles" / "exporters" / "files"
-FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 
 
 @pytest.fixture(scope="module")
@@ -104,4 +102,3 @@ def test_a_failing_part_is_reported_without_its_config(textfile, capsys):
     text = textfile.collect(config)
     assert 'hapair_textfile_part_up{part="gr"} 0.0' in text
     assert "s3cret-value" not in capsys.readouterr().err
-    json.dumps(config)
