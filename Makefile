@@ -88,8 +88,19 @@ image: engine
 archives:
 	@lab/archives.sh .cache/archives
 
+# The lab's alert sink (lab/alert-sink.py) on the lab network's gateway:
+# Alertmanager's webhook notifications as JSON lines in .cache/alerts.jsonl.
+define start-alert-sink
+	@mkdir -p .cache
+	@if ! { [ -f .cache/alert-sink.pid ] && kill -0 "$$(cat .cache/alert-sink.pid)" 2>/dev/null; }; then \
+	  nohup $(VENV)/bin/python lab/alert-sink.py --inventory $(INVENTORY) --out .cache/alerts.jsonl >> .cache/alert-sink.log 2>&1 & \
+	  echo $$! > .cache/alert-sink.pid; \
+	  echo "lab alert sink started (alerts: .cache/alerts.jsonl, log: .cache/alert-sink.log)"; fi
+endef
+
 lab: deps image archives
 	ansible-playbook -i $(INVENTORY) playbooks/lab-up.yml
+	$(start-alert-sink)
 	ansible-playbook -i $(INVENTORY) playbooks/site.yml
 
 # The lab's pair in the fencing topology: the lab's fence device
@@ -101,10 +112,12 @@ lab-fencing: deps image archives
 	  nohup $(VENV)/bin/python lab/fence-device.py --inventory $(INVENTORY) >> .cache/fence-device.log 2>&1 & \
 	  echo $$! > .cache/fence-device.pid; \
 	  echo "lab fence device started (log: .cache/fence-device.log)"; fi
+	$(start-alert-sink)
 	ansible-playbook -i $(INVENTORY) playbooks/site.yml -e @lab/fencing.yml
 
 lab-destroy: deps engine
 	-@if [ -f .cache/fence-device.pid ]; then kill "$$(cat .cache/fence-device.pid)" 2>/dev/null; rm -f .cache/fence-device.pid; fi
+	-@if [ -f .cache/alert-sink.pid ]; then kill "$$(cat .cache/alert-sink.pid)" 2>/dev/null; rm -f .cache/alert-sink.pid; fi
 	ansible-playbook -i $(INVENTORY) playbooks/lab-down.yml
 
 # --- tests -------------------------------------------------------------------

@@ -115,6 +115,8 @@ GROUP_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 VERSION = re.compile(r"^[0-9]+(\.[0-9]+)+$")
 HEAP = re.compile(r"^[1-9][0-9]*[kKmMgG]$")
 CHECKSUM = re.compile(r"^(sha256:[0-9a-fA-F]{64}|sha512:[0-9a-fA-F]{128})$")
+# A Prometheus / Alertmanager duration: 15s, 1m30s, 30d.
+DURATION = re.compile(r"^([0-9]+(ms|s|m|h|d|w|y))+$")
 UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 KAFKA_CLUSTER_ID = re.compile(r"^[A-Za-z0-9_-]{22}$")
 INTERFACE = re.compile(r"^[A-Za-z0-9_.:@-]{1,15}$")
@@ -522,6 +524,15 @@ RULES = {
     "drill_canary_table": _pattern(SQL_NAME, "a table name (letters, digits, '_', up to 64)"),
     "drill_rate": _at_least_one,
 }
+# The monitoring role's intervals and timeouts are Prometheus durations, not
+# the seconds the suffix rules below expect.
+RULES.update({
+    name: _pattern(DURATION, "a Prometheus duration (for example 15s, 5m or 30d)")
+    for name in ("monitoring_scrape_interval", "monitoring_evaluation_interval", "monitoring_icmp_interval",
+                 "monitoring_http_interval", "monitoring_replication_interval", "monitoring_probe_timeout",
+                 "monitoring_group_wait", "monitoring_group_interval", "monitoring_repeat_interval",
+                 "monitoring_retention_time")
+})
 
 SUFFIX_RULES = [
     ("_port", _port),

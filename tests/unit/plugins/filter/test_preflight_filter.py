@@ -34,6 +34,12 @@ def test_a_good_host_has_no_problem():
     assert host() == []
 
 
+def test_monitoring_durations_are_prometheus_durations():
+    """Not the seconds the *_interval and *_timeout rules expect elsewhere."""
+    assert host(monitoring_evaluation_interval="5s", monitoring_group_interval="30s", monitoring_repeat_interval="1h",
+                monitoring_probe_timeout="4s", monitoring_retention_time="2d", monitoring_scrape_interval="1m30s") == []
+
+
 def test_a_variable_a_role_adds_is_known_at_once(tmp_path):
     """A role's new variable is read from its argument spec: never a typo."""
     for role in ("keepalived", "preflight"):
@@ -70,6 +76,7 @@ def test_a_variable_a_role_adds_is_known_at_once(tmp_path):
     ({"mysql_gr_app_tables": [{"name": "t", "columns": "id INT", "privileges": "SELECT"}]},
      "n1: mysql_gr_app_tables[0].privileges is a text; it must be a list"),
     ({"sysctl_container": "maybe"}, "n1: sysctl_container is 'maybe'; choose one of auto, true, false"),
+    ({"monitoring_evaluation_interval": "5"}, "n1: monitoring_evaluation_interval is '5'; set a Prometheus duration"),
 ])
 def test_a_bad_value_is_named_with_a_good_one(values, message):
     problems = host(**values)

@@ -1,0 +1,104 @@
+"""The exporters role's textfile script (roles/exporters/files/hapair-textfile.py):
+its pure parts, on recorded data; its life on a node is checked by the role's
+verify step."""
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+ROLE = Path(__file__).resolve().parents[4] / "roles" / "exporters" / "files"
+
+
+@pytest.fixture(scope="module")
+def textfile():
+    spec = importlib.util.spec_from_file_location("hapair_textfile", ROLE / "hapair-textfile.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+IP_O_ADDR = """\
+1: lo    inet 127.0.0.1/8 scope host lo\\       valid_lft forever preferred_lft forever
+2: eth0    inet 172.28.84.11/24 brd 172.28.84.255 scope global eth0\\       valid_lft forever preferred_lft forever
+2: eth0    inet 172.28.84.100/24 scope global secondary eth0\\       valid_lft forever preferred_lft forever
+"""
+
+MANIFEST = {
+    "state_dir": "/var/lib/hapair/vrrp",
+    "instances": [
+        {"name": "web", "vips": ["172.28.84.100/24"]},
+        {"name": "db", "vips": [{"address": "172.28.84.101"}]},
+    ],
+}
+
+
+def samples(metrics):
+    return {(name, tuple(sorted(labels.items()))): value for name, labels, value in metrics.samples}
+
+
+def test_ip_o_addr(textfile):
+    assert textfile.parse_ip_o_addr(IP_O_ADDR) == {"127.0.0.1", "172.28.84.11", "172.28.84.100"}
+
+
+def test_vips_and_states(textfile):
+    metrics = textfile.Metrics()
+    textfile.vip_metrics(metrics, MANIFEST, textfile.parse_ip_o_addr(IP_O_ADDR), {"web": "MASTER", "db": "FAULT"}, True)
+    got = samples(metrics)
+    assert got[("hapair_vip_present", (("vip", "172.28.84.100"), ("vrrp_instance", "web")))] == 1
+    assert got[("hapair_vip_present", (("vip", "172.28.84.101"), ("vrrp_instance", "db")))] == 0
+    assert got[("hapair_vrrp_state", (("state", "FAULT"), ("vrrp_instance", "db")))] == 1
+    assert got[("hapair_vrrp_state", (("state", "MASTER"), ("vrrp_instance", "db")))] == 0
+
+
+def test_keepalived_stopped_is_stop(textfile):
+    metrics = textfile.Metrics()
+    textfile.vip_metrics(metrics, MANIFEST, set(), {"web": "MASTER"}, False)
+    got = samples(metrics)
+    assert got[("hapair_vrrp_state", (("state", "STOP"), ("vrrp_instance", "web")))] == 1
+
+
+def summary(state, members):
+    return {"state": state, "role": "PRIMARY", "applier_queue": 3, "certification_queue": 0,
+            "members": [{"host": h, "state": s, "role": r} for h, s, r in members]}
+
+
+def test_gr_whole_group_has_quorum(textfile):
+    metrics = textfile.Metrics()
+    textfile.gr_metrics(metrics, summary("ONLINE", [("a", "ONLINE", "PRIMARY"), ("b", "ONLINE", "SECONDARY")]))
+    got = samples(metrics)
+    assert got[("hapair_gr_quorum", ())] == 1
+    assert got[("hapair_gr_applier_queue", ())] == 3
+
+
+def test_gr_half_a_group_has_no_quorum(textfile):
+    metrics = textfile.Metrics()
+    textfile.gr_metrics(metrics, summary("ONLINE", [("a", "ONLINE", "PRIMARY"), ("b", "UNREACHABLE", "SECONDARY")]))
+    got = samples(metrics)
+    assert got[("hapair_gr_quorum", ())] == 0
+    assert got[("hapair_gr_member_state", (("member", "b"), ("role", "SECONDARY"), ("state", "UNREACHABLE")))] == 1
+
+
+def test_kafka_quorum_without_leader(textfile):
+    metrics = textfile.Metrics()
+    textfile.kafka_metrics(metrics, 2, 0, {"error": "TimeoutError", "leader_id": None, "voters": []})
+    got = samples(metrics)
+    assert got[("hapair_kafka_quorum_leader", ())] == 0
+    assert got[("hapair_kafka_under_replicated_partitions", ())] == 2
+
+
+def test_render_is_prometheus_text(textfile):
+    metrics = textfile.Metrics()
+    metrics.add("hapair_x", 1, {"a": 'say "hi"'}, "An x.")
+    metrics.add("hapair_x", 0, {"a": "b"}, "An x.")
+    text = metrics.render()
+    assert text.count("# TYPE hapair_x gauge") == 1
+    assert 'hapair_x{a="say \\"hi\\""} 1.0' in text
+
+
+def test_a_failing_part_is_reported_without_its_config(textfile, capsys):
+    config = {"parts": {"vip": False, "kafka": False, "units": False}, "mysql_user": "u",
+              "mysql_password": "s3cret-value", "mysql_socket": "/nonexistent/socket"}
+    text = textfile.collect(config)
+    assert 'hapair_textfile_part_up{part="gr"} 0.0' in text
+    assert "s3cret-value" not in capsys.readouterr().err
