@@ -137,10 +137,10 @@ def parse_previous_gtids(text):
     raise BackupError("no Previous-GTIDs event at the start of the binary log")
 
 
-def first_needed(previous, covered):
+def first_needed(covered):
     """Index of the first binary log to replay: the last file whose
     Previous-GTIDs are all in the restored data (covered[i] is
-    GTID_SUBSET(previous[i], gtid_executed)); every earlier file holds only
+    GTID_SUBSET(Previous-GTIDs of file i, gtid_executed)); every earlier file holds only
     transactions the clone has. None when even the first file starts after
     a gap: the binary logs since the backup are incomplete."""
     start = None
@@ -426,7 +426,7 @@ class Node:
             previous = [parse_previous_gtids(self.binlog_head(p)) for p in paths]
             covered = [self.sql(f"SELECT GTID_SUBSET('{p}', @@GLOBAL.gtid_executed)", socket=sock).strip() == "1"
                        for p in previous]
-            start = first_needed(previous, covered)
+            start = first_needed(covered)
             if start is None:
                 raise BackupError(f"the binary logs in {binlog_archive} start after the backup's GTID set "
                                   "(a gap): restore from an older backup, or set restore_binlog_from to a member "
