@@ -164,17 +164,23 @@ def test_scratch_cnf_is_a_mysqld_section(hb):
     assert text == "[mysqld]\nport = 3307\nskip_log_bin\ngtid_mode = ON\n"
 
 
-BINLOG = """# at 4
-#261203  3:40:01 server id 1  end_log_pos 127 CRC32 0x1  Start: binlog v 4, server v 9.7.4 created
-# at 198
-#261203  3:40:01 server id 1  end_log_pos 275 CRC32 0x2 \tGTID\tlast_committed=0\tsequence_number=1\trbr_only=yes\toriginal_committed_timestamp=1000000\timmediate_commit_timestamp=1000100\ttransaction_length=300
-SET @@SESSION.GTID_NEXT= 'aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa:1'/*!*/;
-# original_commit_timestamp=1000000 (1970-01-01 00:00:01.000000 UTC)
-# at 498
-#261203  3:40:02 server id 1  end_log_pos 575 CRC32 0x3 \tGTID\tlast_committed=1\tsequence_number=2\trbr_only=yes\toriginal_committed_timestamp=2500000\timmediate_commit_timestamp=2500100\ttransaction_length=300
-# at 798
-#261203  3:40:02 server id 1  end_log_pos 875 CRC32 0x4 \tGTID\tlast_committed=2\tsequence_number=3\trbr_only=yes\toriginal_committed_timestamp=2999999\timmediate_commit_timestamp=2999999\ttransaction_length=300
-"""
+def gtid_event(end, seq, committed):
+    """The header line mysqlbinlog prints for a transaction's GTID event."""
+    fields = [f"last_committed={seq - 1}", f"sequence_number={seq}", "rbr_only=yes",
+              f"original_committed_timestamp={committed}", f"immediate_commit_timestamp={committed + 100}",
+              "transaction_length=300"]
+    return f"#261203  3:40:01 server id 1  end_log_pos {end} CRC32 0x2 \tGTID\t" + "\t".join(fields)
+
+
+BINLOG = "\n".join([
+    "# at 4",
+    "#261203  3:40:01 server id 1  end_log_pos 127 CRC32 0x1  Start: binlog v 4, server v 9.7.4 created",
+    "# at 198", gtid_event(275, 1, 1_000_000),
+    "SET @@SESSION.GTID_NEXT= 'aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa:1'/*!*/;",
+    "# original_commit_timestamp=1000000 (1970-01-01 00:00:01.000000 UTC)",
+    "# at 498", gtid_event(575, 2, 2_500_000),
+    "# at 798", gtid_event(875, 3, 2_999_999),
+]) + "\n"
 
 
 @pytest.mark.parametrize("until_us, expected", [
