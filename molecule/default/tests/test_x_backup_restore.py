@@ -58,7 +58,7 @@ def restore(host, until, action="restore"):
 @pytest.fixture(scope="module")
 def drill(lab, tmp_path_factory):
     primary = gr.pair_primary(lab, lab["pair"][0])
-    secondary = next(n for n in lab["pair"] if n != primary)
+    secondary = [n for n in lab["pair"] if n != primary][0]
     probe = gr.Probe(tmp_path_factory.mktemp("backup") / "probe.jsonl", lab["web_vip"], lab["state_urls"], rate=20)
     result = {"primary": primary, "secondary": secondary, "first_seq": probe.first_seq}
     try:

@@ -237,7 +237,7 @@ def log(message):
 
 
 def run(args, env=None, cwd=None, capture=True, check=True, stdin=None):
-    proc = subprocess.run(args, env=env, cwd=cwd, text=True, stdin=stdin,
+    proc = subprocess.run(args, env=env, cwd=cwd, text=True, stdin=stdin, check=False,
                           stdout=subprocess.PIPE if capture else None,
                           stderr=subprocess.PIPE if capture else None)
     if check and proc.returncode != 0:
@@ -531,7 +531,7 @@ class Node:
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="hapair-backup", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="hapair-backup", description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("--config", default=CONFIG)
     sub = parser.add_subparsers(dest="command", required=True)
     for name in ("init", "database", "binlogs", "scratch-stop"):
