@@ -20,6 +20,8 @@ from pathlib import Path
 
 import yaml
 
+import readme_block
+
 BEGIN = "<!-- BEGIN VARIABLES (make docs) -->"
 END = "<!-- END VARIABLES -->"
 
@@ -125,21 +127,7 @@ def reference(roles_dir: Path) -> str:
 
 
 def readme(roles_dir: Path, readme_path: Path, check_only: bool) -> int:
-    text = readme_path.read_text(encoding="utf-8")
-    if BEGIN not in text or END not in text:
-        print(f"{readme_path}: markers '{BEGIN}' and '{END}' are missing", file=sys.stderr)
-        return 1
-    head, rest = text.split(BEGIN, 1)
-    _unused, tail = rest.split(END, 1)
-    new = head + reference(roles_dir) + tail
-    if new == text:
-        return 0
-    if check_only:
-        print(f"{readme_path}: the variables reference is stale; run 'make docs'", file=sys.stderr)
-        return 1
-    readme_path.write_text(new, encoding="utf-8")
-    print(f"{readme_path}: variables reference rewritten")
-    return 0
+    return readme_block.rewrite(readme_path, (BEGIN, END), reference(roles_dir), "the variables reference", check_only)
 
 
 def main(argv=None) -> int:

@@ -21,6 +21,8 @@ from pathlib import Path
 
 import yaml
 
+import readme_block
+
 ROOT = Path(__file__).resolve().parents[1]
 LIST = ROOT / "tests" / "platforms.yml"
 README = ROOT / "README.md"
@@ -93,21 +95,7 @@ def table(data: dict) -> str:
 
 
 def readme(path: Path, data: dict, check_only: bool) -> int:
-    text = path.read_text(encoding="utf-8")
-    if BEGIN not in text or END not in text:
-        print(f"{path}: markers '{BEGIN}' and '{END}' are missing", file=sys.stderr)
-        return 1
-    head, rest = text.split(BEGIN, 1)
-    _unused, tail = rest.split(END, 1)
-    new = head + table(data) + tail
-    if new == text:
-        return 0
-    if check_only:
-        print(f"{path}: the platforms table is stale; run 'make docs'", file=sys.stderr)
-        return 1
-    path.write_text(new, encoding="utf-8")
-    print(f"{path}: platforms table rewritten")
-    return 0
+    return readme_block.rewrite(path, (BEGIN, END), table(data), "the platforms table", check_only)
 
 
 def main(argv=None) -> int:
