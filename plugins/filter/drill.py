@@ -15,6 +15,7 @@ import json
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.hapair.stack.plugins.module_utils import drill
+from ansible_collections.hapair.stack.plugins.module_utils import drill_alerts as alerts
 
 DOCUMENTATION = r"""
 name: drill_analyze
@@ -30,6 +31,12 @@ description:
     pair's topology promises for a scenario, as thresholds), C(drill_records_text)
     (the probe's records with the scenario's marks), C(drill_markdown) (the report's table) and C(drill_timeline_svg) (one scenario's
     picture).
+  - For the alerts a scenario raised, read from the JSON-lines file a webhook receiver wrote Alertmanager's notifications
+    to: C(drill_alert_rules) (a parsed rule file to each alert's C(for) in seconds), C(drill_alert_deadlines) (the
+    expected alerts' deadlines: their C(for) plus an allowance), C(drill_alerts) (what reached the
+    webhook after the fault, and when it resolved, judged against the expected alerts and their deadlines) and
+    C(drill_alerts_unresolved) (the alerts raised since a moment and not resolved yet), and C(drill_alerts_markdown)
+    (the report's Alerts table).
 positional: _input, rows_by_member
 options:
   _input:
@@ -69,6 +76,9 @@ options:
     description: What else failed the scenario (the pair not healthy again in time, rows not read); it fails with them.
     type: list
     elements: str
+  alerts:
+    description: What C(drill_alerts) found for the scenario; its reasons fail the scenario. Omitted, alerts are not checked.
+    type: dict
 """
 
 EXAMPLES = r"""
@@ -97,6 +107,7 @@ _value:
     double_master: {description: Per VRRP instance, seconds of double MASTER, whether it ended by itself and on which node., type: dict}
     logs: {description: Access-log lines expected, lost and repeated (null when not read)., type: dict}
     recovered: {description: Whether the pair was healthy again in time., type: bool}
+    alerts: {description: "The alerts at the webhook: checked, expected, fired (alert, where, fired_after, resolved_after, resolved), firing_before, missing, reasons.", type: dict}
     split_brain: {description: Whether either of the two above was found., type: bool}
     writes_sent: {description: Writes the probe sent., type: int}
     writes_acknowledged: {description: Writes answered 200 with their own sequence number., type: int}
@@ -155,10 +166,10 @@ def drill_records_text(text, marks=None):
 
 
 def drill_analyze(text, rows_by_member, instance="web", thresholds=None, marks=None, log_seqs=None,
-                  instances=None, problems=None):
+                  instances=None, problems=None, alerts=None):
     records = _records(text, marks)
     result = drill.analyze(records, rows_by_member or {}, instance=instance, thresholds=dict(thresholds or {}),
-                           log_seqs=log_seqs, instances=instances, problems=problems)
+                           log_seqs=log_seqs, instances=instances, problems=problems, alerts=alerts)
     # Tuples do not survive Ansible's templating as such; lists do.
     for key in ("vip_holders", "primaries", "double_masters"):
         result[key] = [list(span) for span in result[key]]
@@ -189,6 +200,57 @@ def drill_seq_range(text):
     return {"first": min(seqs) if seqs else None, "last": max(seqs) if seqs else None}
 
 
+def _alert_spans(text):
+    try:
+        return alerts.spans(alerts.events(text))
+    except ValueError as exc:
+        raise AnsibleFilterError(str(exc)) from exc
+
+
+def drill_alert_rules(rules):
+    """A parsed Prometheus rule file -> {alert name: its ``for`` in seconds}."""
+    try:
+        return alerts.rule_durations(rules)
+    except (ValueError, AttributeError, TypeError) as exc:
+        raise AnsibleFilterError(f"drill_alert_rules: {exc}") from exc
+
+
+def drill_alert_deadlines(expected, rules, allowance):
+    """Each expected alert's deadline after the fault, in seconds: its
+    rule's ``for`` (rules: drill_alert_rules) plus the allowance."""
+    unknown = [name for name in expected or [] if name not in (rules or {})]
+    if unknown:
+        raise AnsibleFilterError(f"drill_alerts_expected names alerts no rule defines: {', '.join(unknown)} "
+                                 f"(known: {', '.join(sorted(rules or {}))})")
+    return {name: float(rules[name]) + float(allowance) for name in expected or []}
+
+
+def drill_alerts(text, inject, healthy=None, expected=None, deadlines=None, waited_until=None, resolve_wait=None,
+                 started=None):
+    """The alerts one scenario raised at the webhook (the text of the
+    receiver's JSON-lines file), judged (see module_utils/drill_alerts.scenario)."""
+    return alerts.scenario(
+        _alert_spans(text), float(inject), healthy=None if healthy is None else float(healthy),
+        expected=list(expected or []), deadlines={k: float(v) for k, v in (deadlines or {}).items()},
+        waited_until=None if waited_until is None else float(waited_until),
+        resolve_wait=None if resolve_wait is None else float(resolve_wait),
+        started=None if started is None else float(started))
+
+
+def drill_alerts_unresolved(text, since):
+    """The alerts that began firing at or after a moment and have not resolved: [{alert, where}]."""
+    return [{"alert": s["alert"], "where": alerts.place(s["labels"])}
+            for s in alerts.unresolved(_alert_spans(text), float(since))]
+
+
+def drill_alerts_markdown(rows):
+    """The report's Alerts table (see module_utils/drill_alerts.markdown)."""
+    try:
+        return alerts.markdown(rows)
+    except (KeyError, TypeError) as exc:
+        raise AnsibleFilterError(f"drill_alerts_markdown: {exc}") from exc
+
+
 def drill_markdown(rows):
     try:
         return drill.markdown_table(rows)
@@ -214,4 +276,9 @@ class FilterModule:
             "drill_promise": drill_promise,
             "drill_markdown": drill_markdown,
             "drill_timeline_svg": drill_timeline_svg,
+            "drill_alert_rules": drill_alert_rules,
+            "drill_alert_deadlines": drill_alert_deadlines,
+            "drill_alerts": drill_alerts,
+            "drill_alerts_unresolved": drill_alerts_unresolved,
+            "drill_alerts_markdown": drill_alerts_markdown,
         }

@@ -24,6 +24,8 @@ from __future__ import annotations
 import html
 import json
 
+from ansible_collections.hapair.stack.plugins.module_utils import drill_alerts
+
 MASTER = "MASTER"
 
 
@@ -280,7 +282,8 @@ def _split_brain_verdicts(result, thresholds):
     return verdicts
 
 
-def analyze(records, rows_by_member, instance="web", thresholds=None, log_seqs=None, instances=None, problems=None):
+def analyze(records, rows_by_member, instance="web", thresholds=None, log_seqs=None, instances=None, problems=None,
+            alerts=None):
     """Everything a scenario's row of the report says.
 
     rows_by_member maps each member to {seq: committing server} read from
@@ -292,6 +295,8 @@ def analyze(records, rows_by_member, instance="web", thresholds=None, log_seqs=N
     instances whose holders are checked (default: instance alone).
     problems: what else failed the scenario, one sentence each (the pair not
     healthy again in time, a member whose rows could not be read).
+    alerts: what drill_alerts.scenario() found at the webhook (None: alerts
+    not checked); its reasons fail the scenario.
     """
     thresholds = thresholds or {}
     writes, states, marks = records["writes"], records["states"], records["marks"]
@@ -329,6 +334,7 @@ def analyze(records, rows_by_member, instance="web", thresholds=None, log_seqs=N
         "marks": marks,
         "logs": None if log_seqs is None else log_counts(writes, log_seqs),
         "recovered": not problems,
+        "alerts": alerts if alerts is not None else {"checked": False},
     }
     verdicts = list(problems or [])
     if "rto_seconds" in thresholds and seconds > thresholds["rto_seconds"]:
@@ -340,6 +346,7 @@ def analyze(records, rows_by_member, instance="web", thresholds=None, log_seqs=N
         verdicts.append("no write succeeded")
     if result["logs"] and "log_lines_lost" in thresholds and result["logs"]["lines_lost"] > thresholds["log_lines_lost"]:
         verdicts.append(f"{result['logs']['lines_lost']} access-log lines lost")
+    verdicts += (alerts or {}).get("reasons") or []
     result["passed"] = not verdicts
     result["reasons"] = verdicts
     return result
@@ -388,11 +395,14 @@ def _double_master_cell(result):
 
 
 def markdown_table(rows):
-    """The report's table: one row per scenario."""
+    """The report's table: one row per scenario. The Alerts column (each
+    alert at the webhook, seconds after the fault, and its resolution after
+    the recovery) is there when a scenario checked them."""
+    with_alerts = any((row["result"].get("alerts") or {}).get("checked") for row in rows)
     lines = [
         "| Scenario | Fault | Recovery | RTO (s) | Bound (s) | Writes acked / sent | Lost (RPO) | Split brain "
-        "| Double MASTER (s) | Log lines lost / repeated | Result |",
-        "| --- | --- | --- | ---: | ---: | ---: | ---: | --- | ---: | ---: | --- |",
+        "| Double MASTER (s) | Log lines lost / repeated |" + (" Alerts at the webhook |" if with_alerts else "") + " Result |",
+        "| --- | --- | --- | ---: | ---: | ---: | ---: | --- | ---: | ---: |" + (" --- |" if with_alerts else "") + " --- |",
     ]
     for row in rows:
         result = row["result"]
@@ -400,7 +410,7 @@ def markdown_table(rows):
         verdict = "pass" if result["passed"] else "FAIL: " + "; ".join(result["reasons"])
         lines.append(
             "| {name} | {fault} | {recovery} | {rto:.2f} | {bound} | {acked} / {sent} | {lost} | {sb} | {dm} "
-            "| {logs} | {verdict} |".format(
+            "| {logs} |{alerts} {verdict} |".format(
                 name=row["name"],
                 fault=row["fault"].replace("|", "\\|"),
                 recovery=judged.get("recovery", "automatic"),
@@ -412,6 +422,7 @@ def markdown_table(rows):
                 sb="yes" if result["split_brain"] else "no",
                 dm=_double_master_cell(result),
                 logs=_logs_cell(result.get("logs")),
+                alerts=" " + drill_alerts.cell(result.get("alerts")) + " |" if with_alerts else "",
                 verdict=verdict,
             )
         )

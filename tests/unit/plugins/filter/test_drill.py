@@ -29,7 +29,8 @@ def query(rows):
 def test_filters_are_exported():
     assert set(f.FilterModule().filters()) == {
         "drill_analyze", "drill_rows", "drill_records_text", "drill_seq_range", "drill_markdown", "drill_timeline_svg",
-        "drill_log_counts", "drill_promise"}
+        "drill_log_counts", "drill_promise", "drill_alert_rules", "drill_alert_deadlines", "drill_alerts",
+        "drill_alerts_unresolved", "drill_alerts_markdown"}
 
 
 def test_rows_from_a_dict_of_members_skips_failed_and_unreachable():
@@ -144,3 +145,22 @@ def test_promise_filter_takes_playbook_values_and_names_a_bad_topology():
     assert f.drill_promise(promises, "tiebreaker", "node_loss")["recovery"] == "automatic"
     with pytest.raises(AnsibleFilterError, match="drill_promise: no promises for topology 'witness'"):
         f.drill_promise(promises, "witness", "node_loss")
+
+
+def test_alert_deadlines_are_the_rules_for_plus_the_allowance_and_an_unknown_alert_is_refused():
+    rules = f.drill_alert_rules({"groups": [{"rules": [{"alert": "HapairNginxDown", "for": "20s"}]}]})
+    assert f.drill_alert_deadlines(["HapairNginxDown"], rules, 40) == {"HapairNginxDown": 60.0}
+    with pytest.raises(AnsibleFilterError, match="HapairNginxDwn"):
+        f.drill_alert_deadlines(["HapairNginxDwn"], rules, 40)
+
+
+def test_the_alerts_filter_reads_the_sinks_text():
+    line = json.dumps({"received": 1031.0, "payload": {"alerts": [
+        {"status": "firing", "labels": {"alertname": "HapairNginxDown", "node": "ha2"}, "fingerprint": "x"}]}})
+    found = f.drill_alerts(line + "\n", "1000.0", healthy=1030, expected=["HapairNginxDown"],
+                           deadlines={"HapairNginxDown": "60"}, waited_until=1040, resolve_wait=10)
+    assert found["fired"][0]["fired_after"] == 31.0
+    assert found["reasons"] == ["HapairNginxDown (ha2) not resolved 10 s after the recovery"]
+    assert f.drill_alerts_unresolved(line, 1000) == [{"alert": "HapairNginxDown", "where": "ha2"}]
+    with pytest.raises(AnsibleFilterError, match="not JSON"):
+        f.drill_alerts_unresolved("{", 0)
