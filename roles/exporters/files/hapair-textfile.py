@@ -191,9 +191,11 @@ def read_kafka(metrics, config):
     try:
         topics = k.parse_topics(k.fetch_topics(admin, None), include_internal=False)
         try:
-            quorum = k.parse_quorum(k.fetch_quorum(admin, timeout), int(time.time() * 1000))
+            quorum = k.parse_quorum(k.fetch_quorum(config["kafka_bootstrap"], timeout), int(time.time() * 1000))
         except Exception as exc:  # pylint: disable=broad-except
+            # No answer is a quorum without a leader (the alert); the journal says why.
             quorum = k.quorum_error(exc)
+            print("kafka: DescribeQuorum: %s" % quorum["error"], file=sys.stderr)
     finally:
         admin.close()
     offline = sum(1 for t in topics for p in t["partitions"] if p["offline"])

@@ -102,3 +102,44 @@ def test_a_failing_part_is_reported_without_its_config(textfile, capsys):
     text = textfile.collect(config)
     assert 'hapair_textfile_part_up{part="gr"} 0.0' in text
     assert "s3cret-value" not in capsys.readouterr().err
+
+
+def test_the_kafka_part_calls_the_collections_client_as_it_is_defined(textfile, monkeypatch):
+    """The script imports the collection's Kafka code (hapair_kafka, a copy of
+    plugins/module_utils/kafka.py) on the node: every call it makes must fit
+    that code's signatures, and a recorded healthy cluster must read as one
+    (a call that no longer fits was swallowed as a quorum without leader)."""
+    import inspect
+    import json
+    import sys
+    import types
+
+    from ansible_collections.hapair.stack.plugins.module_utils import kafka as real
+
+    recorded = json.loads((Path(__file__).resolve().parents[2] / "fixtures" / "kafka" / "healthy.json").read_text())
+    fake = types.ModuleType("hapair_kafka")
+    for name in dir(real):
+        if name.startswith(("parse_", "quorum_", "under_")) or name in ("HAS_KAFKA", "KAFKA_LIBRARY"):
+            setattr(fake, name, getattr(real, name))
+    fake.HAS_KAFKA = True
+
+    def fitting(name, answer):
+        def call(*args, **kwargs):
+            inspect.signature(getattr(real, name)).bind(*args, **kwargs)
+            return answer(*args)
+        return call
+
+    class Admin:
+        def close(self):
+            pass
+
+    fake.connect = fitting("connect", lambda servers, timeout: Admin())
+    fake.fetch_topics = fitting("fetch_topics", lambda admin, names=None: recorded["topics"])
+    fake.fetch_quorum = fitting("fetch_quorum", lambda servers, timeout: (
+        isinstance(servers, str) or pytest.fail("fetch_quorum takes the bootstrap servers")) and recorded["quorum"])
+    monkeypatch.setitem(sys.modules, "hapair_kafka", fake)
+    metrics = textfile.Metrics()
+    textfile.read_kafka(metrics, {"kafka_bootstrap": "172.28.79.11:9092,172.28.79.12:9092", "kafka_timeout": 1})
+    got = samples(metrics)
+    assert got[("hapair_kafka_quorum_leader", ())] == 1
+    assert got[("hapair_kafka_quorum_voters", ())] == got[("hapair_kafka_quorum_voters_fetching", ())] > 0
