@@ -194,7 +194,9 @@ def cell(alerts):
     parts = []
     for item in alerts["fired"]:
         text = f"{item['alert']} {item['where']} {item['fired_after']:.1f} s".replace("  ", " ")
-        if item["resolved_after"] is not None:
+        if item["resolved_after"] is not None and item["resolved_after"] < 0:
+            text += ", resolved before the recovery"
+        elif item["resolved_after"] is not None:
             text += f", resolved +{item['resolved_after']:.1f} s"
         elif not item["resolved"]:
             text += ", NOT resolved"
@@ -219,7 +221,8 @@ def markdown(rows):
         entries = []
         for item in found["fired"]:
             due = f"{item['deadline']:.0f}" if item.get("deadline") is not None else ("yes" if item["expected"] else "-")
-            resolved = (f"{item['resolved_after']:.1f}" if item["resolved_after"] is not None
+            after = item["resolved_after"]
+            resolved = (("before the recovery" if after < 0 else f"{after:.1f}") if after is not None
                         else ("yes" if item["resolved"] else "NOT resolved"))
             entries.append((item["alert"], item["where"], due, f"{item['fired_after']:.1f}", resolved))
         for name in found.get("missing") or []:

@@ -155,3 +155,12 @@ def test_where_names_the_node_and_unit_and_falls_back_to_the_instance():
     assert drill_alerts.place({"node": "ha1", "unit": "kafka", "instance": "x"}) == "ha1 kafka"
     assert drill_alerts.place({"instance": "172.28.77.100:80"}) == "172.28.77.100:80"
     assert drill_alerts.place({}) == ""
+
+
+def test_an_alert_resolved_before_the_pair_was_healthy_says_so():
+    found = drill_alerts.scenario(spans(note(1005.0, "firing", NGINX), note(1020.0, "resolved", NGINX_OK)),
+                                  INJECT, healthy=HEALTHY, waited_until=1100.0)
+    assert found["fired"][0]["resolved_after"] == -10.0 and found["reasons"] == []
+    assert drill_alerts.cell(found) == "HapairNginxDown ha2 5.0 s, resolved before the recovery"
+    assert drill_alerts.markdown([{"name": "s", "result": {"alerts": found}}]).splitlines()[2].endswith(
+        "| 5.0 | before the recovery |")
