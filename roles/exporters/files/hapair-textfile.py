@@ -289,6 +289,9 @@ def shipper_positions(shipper):
         return read_retrying(path, parse_flume_positions) if os.path.exists(path) else {}
     positions = {}
     state_dir = shipper["state_dir"]
+    if not os.path.isdir(state_dir):
+        # No work directory yet: rsyslog has read nothing.
+        return positions
     names = [n for n in os.listdir(state_dir) if RSYSLOG_STATE_NAME.fullmatch(n)]
     # Several states of one inode (an older file had it): the newest wins.
     for name in sorted(names, key=lambda n: os.stat(os.path.join(state_dir, n)).st_mtime):
