@@ -15,14 +15,19 @@ and the others are still written):
 - Kafka: partitions whose ISR is short and the KRaft quorum's leader, with the
   collection's own client code (hapair_kafka.py, a copy of
   plugins/module_utils/kafka.py);
-- systemd: whether each watched unit is active.
+- systemd: whether each watched unit is active;
+- the log shipper's progress: for each file it ships, the file's size and
+  how far the shipper has read it (Flume TAILDIR's position file, or
+  rsyslog imfile's state files), matched on the file's inode.
 
 The config file holds the monitoring password: root only (0600). Nothing of
 it is printed; errors name the part that failed and the error's type.
 """
 
+import fnmatch
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -129,6 +134,55 @@ def kafka_metrics(metrics, topics_under, offline, quorum):
                 text="Voters that have fetched from the quorum leader.")
 
 
+def parse_flume_positions(text):
+    """{inode: offset} from Flume TAILDIR's position file, a JSON list of
+    {"inode": ..., "pos": ..., "file": ...}. Flume truncates and rewrites the
+    file every writePosInterval, so an empty text is "no position yet"."""
+    if not text.strip():
+        return {}
+    return {int(entry["inode"]): int(entry["pos"]) for entry in json.loads(text)}
+
+
+RSYSLOG_STATE_NAME = re.compile(r"imfile-state:(\d+)(?::.*)?")
+
+
+def parse_rsyslog_state(name, text):
+    """(inode, offset) of one rsyslog imfile state file: its name is
+    imfile-state:<inode> (rsyslog 8.1905 and later add :<file id>), its text
+    JSON with curr_offs. None for any other file of the work directory."""
+    match = RSYSLOG_STATE_NAME.fullmatch(name)
+    if not match:
+        return None
+    return int(match.group(1)), int(json.loads(text)["curr_offs"])
+
+
+def shipper_file_matches(pattern, names, kind):
+    """Names (in the pattern's directory) of the files a shipper follows for
+    one configured path: Flume TAILDIR takes the last part as a regex,
+    rsyslog imfile as a shell wildcard."""
+    base = os.path.basename(pattern)
+    if kind == "flume":
+        regex = re.compile(base)
+        return sorted(name for name in names if regex.fullmatch(name))
+    return sorted(name for name in names if fnmatch.fnmatchcase(name, base))
+
+
+def shipper_metrics(metrics, unit, files, positions):
+    """hapair_log_shipper_* from the watched files as they are now
+    ([{"path", "inode", "size"}]) and the shipper's read positions
+    ({inode: offset}). A file the shipper has not opened yet is at 0; a
+    file truncated below the position has no lag."""
+    for entry in files:
+        labels = {"unit": unit, "file": entry["path"]}
+        position = positions.get(entry["inode"], 0)
+        metrics.add("hapair_log_shipper_file_size_bytes", entry["size"], labels,
+                    "Size of a file the log shipper ships.")
+        metrics.add("hapair_log_shipper_position_bytes", position, labels,
+                    "How far the log shipper has read (and, for Flume, delivered) the file.")
+        metrics.add("hapair_log_shipper_lag_bytes", max(entry["size"] - position, 0), labels,
+                    "Bytes of the file the log shipper has not read yet.")
+
+
 # --------------------------------------------------------------------------
 # Reading the node.
 
@@ -214,7 +268,59 @@ def read_units(metrics, config):
                     "Whether the systemd unit is active.")
 
 
-PARTS = (("vip", read_vips), ("gr", read_gr), ("kafka", read_kafka), ("units", read_units))
+def read_retrying(path, parse, attempts=3):
+    """parse(text of path); a file caught while it is rewritten (Flume
+    truncates its position file, then writes it) is read again 0.1 s later."""
+    for attempt in range(1, attempts + 1):
+        with open(path, encoding="utf-8") as handle:
+            text = handle.read()
+        if text.strip() or attempt == attempts:
+            try:
+                return parse(text)
+            except ValueError:
+                if attempt == attempts:
+                    raise
+        time.sleep(0.1)
+    raise AssertionError("unreachable")
+
+
+def shipper_positions(shipper):
+    if shipper["kind"] == "flume":
+        path = shipper["position_file"]
+        # No file yet: the agent has not tailed anything.
+        return read_retrying(path, parse_flume_positions) if os.path.exists(path) else {}
+    positions = {}
+    state_dir = shipper["state_dir"]
+    if not os.path.isdir(state_dir):
+        # No work directory yet: rsyslog has read nothing.
+        return positions
+    names = [n for n in os.listdir(state_dir) if RSYSLOG_STATE_NAME.fullmatch(n)]
+    # Several states of one inode (an older file had it): the newest wins.
+    for name in sorted(names, key=lambda n: os.stat(os.path.join(state_dir, n)).st_mtime):
+        inode, offset = read_retrying(os.path.join(state_dir, name),
+                                      lambda text, name=name: parse_rsyslog_state(name, text))
+        positions[inode] = offset
+    return positions
+
+
+def read_shipper(metrics, config):
+    shipper = config.get("shipper")
+    if not shipper:
+        return
+    files = []
+    for pattern in shipper["files"]:
+        directory = os.path.dirname(pattern)
+        if not os.path.isdir(directory):
+            continue
+        for name in shipper_file_matches(pattern, os.listdir(directory), shipper["kind"]):
+            path = os.path.join(directory, name)
+            info = os.stat(path)
+            files.append({"path": path, "inode": info.st_ino, "size": info.st_size})
+    shipper_metrics(metrics, shipper["unit"], files, shipper_positions(shipper))
+
+
+PARTS = (("vip", read_vips), ("gr", read_gr), ("kafka", read_kafka), ("units", read_units),
+         ("shipper", read_shipper))
 
 
 def collect(config):

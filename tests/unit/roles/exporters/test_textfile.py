@@ -143,3 +143,102 @@ def test_the_kafka_part_calls_the_collections_client_as_it_is_defined(textfile, 
     got = samples(metrics)
     assert got[("hapair_kafka_quorum_leader", ())] == 1
     assert got[("hapair_kafka_quorum_voters", ())] == got[("hapair_kafka_quorum_voters_fetching", ())] > 0
+
+# The log shipper's progress. Recorded from Flume 1.11's TAILDIR position
+# file and rsyslog's imfile state files (8.1905 and later name them
+# imfile-state:<inode>:<file id>).
+FLUME_POSITIONS = (
+    '[{"inode":1835021,"pos":52311,"file":"/var/log/nginx/access.json"},'
+    '{"inode":1835030,"pos":1204,"file":"/var/log/mysql/error.log"}]'
+)
+RSYSLOG_STATE = '{ "filename": "\\/var\\/log\\/nginx\\/access.json", "prev_was_nl": 1, "curr_offs": 52311, "strt_offs": 52311 }'
+
+
+def test_flume_positions(textfile):
+    assert textfile.parse_flume_positions(FLUME_POSITIONS) == {1835021: 52311, 1835030: 1204}
+
+
+def test_flume_position_file_being_rewritten_is_empty(textfile):
+    # Flume truncates the file, then writes it: an empty read is no position.
+    assert textfile.parse_flume_positions("") == {}
+
+
+def test_flume_position_file_cut_short_is_an_error(textfile):
+    with pytest.raises(ValueError):
+        textfile.parse_flume_positions(FLUME_POSITIONS[:40])
+
+
+@pytest.mark.parametrize("name", ["imfile-state:1835021", "imfile-state:1835021:9a3e1b07c4d2f6a8"])
+def test_rsyslog_state(textfile, name):
+    assert textfile.parse_rsyslog_state(name, RSYSLOG_STATE) == (1835021, 52311)
+
+
+def test_rsyslog_queue_files_are_not_states(textfile):
+    assert textfile.parse_rsyslog_state("hapair_kafka_access.qi", "") is None
+
+
+def test_shipper_files_by_the_shippers_own_patterns(textfile):
+    names = ["access.json", "access.json.1", "error.log", "app-1.log", "app-2.log"]
+    assert textfile.shipper_file_matches("/var/log/nginx/access.json", names, "flume") == ["access.json"]
+    assert textfile.shipper_file_matches("/var/log/app/app-[0-9].log", names, "flume") == ["app-1.log", "app-2.log"]
+    assert textfile.shipper_file_matches("/var/log/app/app-*.log", names, "rsyslog") == ["app-1.log", "app-2.log"]
+    assert textfile.shipper_file_matches("/var/log/nginx/access.json", names, "rsyslog") == ["access.json"]
+
+
+def test_shipper_lag(textfile):
+    files = [
+        {"path": "/var/log/nginx/access.json", "inode": 1835021, "size": 60000},
+        {"path": "/var/log/mysql/error.log", "inode": 1835030, "size": 1204},
+        # Rotated: a new inode the shipper has not opened yet.
+        {"path": "/var/log/app.log", "inode": 77, "size": 300},
+        # Truncated below the position (copytruncate): no lag.
+        {"path": "/var/log/other.log", "inode": 78, "size": 10},
+    ]
+    metrics = textfile.Metrics()
+    textfile.shipper_metrics(metrics, "flume", files, {1835021: 52311, 1835030: 1204, 78: 500})
+    got = samples(metrics)
+
+    def value(name, path):
+        return got[(name, (("file", path), ("unit", "flume")))]
+
+    assert value("hapair_log_shipper_lag_bytes", "/var/log/nginx/access.json") == 60000 - 52311
+    assert value("hapair_log_shipper_position_bytes", "/var/log/nginx/access.json") == 52311
+    assert value("hapair_log_shipper_file_size_bytes", "/var/log/nginx/access.json") == 60000
+    assert value("hapair_log_shipper_lag_bytes", "/var/log/mysql/error.log") == 0
+    assert value("hapair_log_shipper_lag_bytes", "/var/log/app.log") == 300
+    assert value("hapair_log_shipper_position_bytes", "/var/log/app.log") == 0
+    assert value("hapair_log_shipper_lag_bytes", "/var/log/other.log") == 0
+
+
+def test_shipper_part_on_a_node(textfile, tmp_path):
+    """The part as it runs: real files, a Flume position file, one of them
+    behind; an unreadable position file sets the part down."""
+    log = tmp_path / "access.json"
+    log.write_text("x" * 1000)
+    positions = tmp_path / "taildir_position.json"
+    positions.write_text('[{"inode":%d,"pos":400,"file":"%s"}]' % (log.stat().st_ino, log))
+    config = {"parts": {"vip": False, "gr": False, "kafka": False, "units": False},
+              "shipper": {"kind": "flume", "unit": "flume", "files": [str(log), str(tmp_path / "gone" / "x.log")],
+                          "position_file": str(positions), "state_dir": str(tmp_path)}}
+    text = textfile.collect(config)
+    assert 'hapair_log_shipper_lag_bytes{file="%s",unit="flume"} 600.0' % log in text
+    assert 'hapair_textfile_part_up{part="shipper"} 1.0' in text
+
+    positions.write_text('[{"inode":')
+    text = textfile.collect(config)
+    assert 'hapair_textfile_part_up{part="shipper"} 0.0' in text
+    assert "hapair_log_shipper_lag_bytes" not in text
+
+
+def test_shipper_part_with_rsyslog_states(textfile, tmp_path):
+    log = tmp_path / "access.json"
+    log.write_text("y" * 800)
+    inode = log.stat().st_ino
+    (tmp_path / ("imfile-state:%d:0123abcd" % inode)).write_text('{"curr_offs": 800}')
+    (tmp_path / "hapair_kafka_access.qi").write_text("queue")
+    config = {"parts": {"vip": False, "gr": False, "kafka": False, "units": False},
+              "shipper": {"kind": "rsyslog", "unit": "rsyslog", "files": [str(tmp_path / "*.json")],
+                          "position_file": "", "state_dir": str(tmp_path)}}
+    text = textfile.collect(config)
+    assert 'hapair_log_shipper_lag_bytes{file="%s",unit="rsyslog"} 0.0' % log in text
+    assert 'hapair_log_shipper_position_bytes{file="%s",unit="rsyslog"} 800.0' % log in text
