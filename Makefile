@@ -30,10 +30,10 @@ COLLECTION := .collections/ansible_collections/hapair/stack
 CORE_VERSION := $(shell sed -n 's/^ansible-core==//p' requirements.txt)
 CORE_VENV    := .cache/core-$(CORE_VERSION)
 # ansible-test wants the collection under ansible_collections/NS/NAME: a
-# copy of the checkout's files is made there (sanity). Python versions to
-# test with: those installed here.
-SANITY_ROOT   := .cache/ansible-test/ansible_collections/hapair/stack
-SANITY_PYTHON ?= 3.11
+# copy of the checkout's files is made there (sanity, unit). Python versions
+# to test with: those installed here.
+ANSIBLE_TEST_ROOT   := .cache/ansible-test/ansible_collections/hapair/stack
+ANSIBLE_TEST_PYTHON ?= 3.11
 
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
@@ -154,26 +154,40 @@ docs-check: deps
 	python tools/argspec.py readme roles README.md --check
 	python tools/platforms.py readme --check
 
-unit: deps
-	pytest tests/unit
-
-# ansible-test sanity on a copy of the checkout's files (tracked and new,
-# not ignored), run with this venv's Python (--local; --docker would pull
-# an image). tests/output of the copy is kept, and so are the venvs of the
-# sanity tests in ~/.ansible/test, so a second run installs nothing. Those
-# venvs get pip from tools/ansible_test_get_pip.py (ansible-test's own
-# bootstrap script is served from a host that is not reachable here).
-# Exceptions, each with its reason: tests/sanity/ignore-*.txt.
-sanity: deps
-	@mkdir -p $(SANITY_ROOT)
-	@find $(SANITY_ROOT) -mindepth 1 -maxdepth 1 ! -name tests -exec rm -rf {} +
-	@find $(SANITY_ROOT)/tests -mindepth 1 -maxdepth 1 ! -name output -exec rm -rf {} + 2>/dev/null || true
-	git ls-files -z --cached --others --exclude-standard | tar -c --null -T - -f - | tar -x -C $(SANITY_ROOT) -f -
+# ansible-test runs on a copy of the checkout's files (tracked and new, not
+# ignored), with this venv's Python (--local; --docker would pull an image).
+# tests/output of the copy is kept.
+define ansible-test-copy
+	@mkdir -p $(ANSIBLE_TEST_ROOT)
+	@find $(ANSIBLE_TEST_ROOT) -mindepth 1 -maxdepth 1 ! -name tests -exec rm -rf {} +
+	@find $(ANSIBLE_TEST_ROOT)/tests -mindepth 1 -maxdepth 1 ! -name output -exec rm -rf {} + 2>/dev/null || true
+	git ls-files -z --cached --others --exclude-standard | tar -c --null -T - -f - | tar -x -C $(ANSIBLE_TEST_ROOT) -f -
 	@# A repository of its own: ansible-test lists a collection's files with git, and
 	@# would find this checkout's, which ignores .cache/.
-	cd $(SANITY_ROOT) && git init -q . && git add --all ':!tests/output'
+	cd $(ANSIBLE_TEST_ROOT) && git init -q . && git add --all ':!tests/output'
+endef
+
+# Every unit test, once. The collection's (tests/unit) with ansible-test
+# units on the copy, as the collection's users and Galaxy's checks run them:
+# each test in a fork of its own, on both cores (pytest-xdist, -n auto),
+# with this venv's packages (tests/unit/requirements.txt lists what they
+# need beyond ansible-test's own). The repository's tools and lab, which
+# are not part of the collection (tests/tools), with pytest. For a quick
+# loop, `pytest -n 2` runs both from the checkout (pyproject.toml).
+unit: deps
+	pytest -n 2 tests/tools
+	$(ansible-test-copy)
+	cd $(ANSIBLE_TEST_ROOT) && ansible-test units --local --python $(ANSIBLE_TEST_PYTHON) --color no
+
+# ansible-test sanity on the copy. The venvs of the sanity tests are kept in
+# ~/.ansible/test, so a second run installs nothing. Those venvs get pip
+# from tools/ansible_test_get_pip.py (ansible-test's own bootstrap script
+# is served from a host that is not reachable here).
+# Exceptions, each with its reason: tests/sanity/ignore-*.txt.
+sanity: deps
+	$(ansible-test-copy)
 	@python tools/ansible_test_get_pip.py --install-cache
-	cd $(SANITY_ROOT) && ansible-test sanity --local --python $(SANITY_PYTHON) --color no
+	cd $(ANSIBLE_TEST_ROOT) && ansible-test sanity --local --python $(ANSIBLE_TEST_PYTHON) --color no
 
 build: deps
 	@rm -rf .cache/build && mkdir -p .cache/build

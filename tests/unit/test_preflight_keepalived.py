@@ -7,21 +7,11 @@ on any host), and the JSON callback tells which host failed with what.
 """
 
 import json
-import os
-import shutil
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 import yaml
-
-REPO = Path(__file__).resolve().parents[2]
-# The one beside this Python (the venv's), else the one on PATH.
-ANSIBLE_PLAYBOOK = next(
-    (str(p) for p in [Path(sys.executable).parent / "ansible-playbook"] if p.exists()),
-    shutil.which("ansible-playbook") or "ansible-playbook",
-)
+from ansible_collections.hapair.stack.tests.unit.playbook_runs import ANSIBLE_PLAYBOOK, ansible_env
 
 # case: (pair vars, {host suffix: host vars}, expected message part or None)
 CASES = {
@@ -87,20 +77,19 @@ PLAYBOOK = """\
 
 
 @pytest.fixture(scope="module")
-def preflight(tmp_path_factory):
-    work = tmp_path_factory.mktemp("preflight")
+def preflight(tmp_path_factory, shared_run):
+    return shared_run("preflight_keepalived", lambda: run_preflight(tmp_path_factory.mktemp("preflight")))
+
+
+def run_preflight(work):
     (work / "hosts.yml").write_text(yaml.safe_dump(inventory()))
     (work / "play.yml").write_text(PLAYBOOK)
-    env = dict(
-        os.environ,
-        ANSIBLE_CONFIG=str(REPO / "ansible.cfg"),
-        # Only this checkout as hapair.stack (an installed copy elsewhere may be older).
-        ANSIBLE_COLLECTIONS_PATH=str(REPO / ".collections"),
+    # Only this copy as hapair.stack (an installed one elsewhere may be older).
+    env = ansible_env(
+        work,
         ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json",
         ANSIBLE_CALLBACK_RESULT_FORMAT="json",
         ANSIBLE_FORKS="20",
-        ANSIBLE_LOCAL_TEMP=str(work / "tmp"),
-        ANSIBLE_HOME=str(work / "home"),
     )
     proc = subprocess.run(
         [ANSIBLE_PLAYBOOK, "-i", str(work / "hosts.yml"), str(work / "play.yml"),

@@ -5,7 +5,7 @@ controller's, whatever it is; the lists of releases are set around it."""
 
 import sys
 
-from conftest import pair_inventory
+from ansible_collections.hapair.stack.tests.unit.playbooks.inventories import pair_inventory
 
 LOCAL = {"ansible_connection": "local", "ansible_python_interpreter": sys.executable}
 HOSTS = {"n1": {**LOCAL, "hapair_node_address": "192.0.2.11"}, "n2": {**LOCAL, "hapair_node_address": "192.0.2.12"}}

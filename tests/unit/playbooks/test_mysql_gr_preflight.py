@@ -4,7 +4,7 @@ group's members, a UUID group name, passwords set and never logged, a
 witness with weight 0."""
 
 import pytest
-from conftest import pair_inventory
+from ansible_collections.hapair.stack.tests.unit.playbooks.inventories import pair_inventory
 
 # Only this role's checks (the other roles' have their own tests).
 ONLY_MYSQL = ("--extra-vars", '{"preflight_roles": ["mysql_gr"]}')

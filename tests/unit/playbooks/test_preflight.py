@@ -2,7 +2,7 @@
 touched, with a message that names the host and the variable to fix."""
 
 import pytest
-from conftest import pair_inventory, witness_inventory
+from ansible_collections.hapair.stack.tests.unit.playbooks.inventories import pair_inventory, witness_inventory
 
 GOOD = {"n1": {"hapair_node_address": "192.0.2.11"}, "n2": {"hapair_node_address": "192.0.2.12"}}
 

@@ -16,23 +16,16 @@ of the rules across pairs each run alone (they need two pairs).
 """
 
 import json
-import os
 import re
-import shutil
 import subprocess
-import sys
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import pytest
 import yaml
-from conftest import ROOT, UNTOUCHABLE
+from ansible_collections.hapair.stack.tests.unit.playbook_runs import ANSIBLE_PLAYBOOK, COLLECTION, ansible_env
+from ansible_collections.hapair.stack.tests.unit.playbooks.inventories import UNTOUCHABLE
 
-# The one beside this Python (the venv's), else the one on PATH.
-ANSIBLE_PLAYBOOK = next(
-    (str(p) for p in [Path(sys.executable).parent / "ansible-playbook"] if p.exists()),
-    shutil.which("ansible-playbook") or "ansible-playbook",
-)
+PREFLIGHT = COLLECTION / "playbooks" / "preflight.yml"
 
 
 @dataclass
@@ -279,7 +272,7 @@ def inventory(cases, first=1):
 
 def batch_playbook(path):
     """The pairs' play of playbooks/preflight.yml, with any_errors_fatal off: every case reports."""
-    plays = [p for p in yaml.safe_load((ROOT / "playbooks" / "preflight.yml").read_text()) if p["hosts"] == "hapair"]
+    plays = [p for p in yaml.safe_load(PREFLIGHT.read_text()) if p["hosts"] == "hapair"]
     assert len(plays) == 1
     for play in plays:
         play["any_errors_fatal"] = False
@@ -289,16 +282,11 @@ def batch_playbook(path):
 
 def run(playbook, inv, work, *args):
     (work / "hosts.yml").write_text(yaml.safe_dump(inv))
-    env = dict(
-        os.environ,
-        ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"),
-        ANSIBLE_COLLECTIONS_PATH=str(ROOT / ".collections"),
+    env = ansible_env(
+        work,
         ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json",
         ANSIBLE_CALLBACK_RESULT_FORMAT="json",
         ANSIBLE_FORKS="20",
-        ANSIBLE_LOCAL_TEMP=str(work / "tmp"),
-        ANSIBLE_HOME=str(work / "home"),
-        ANSIBLE_RETRY_FILES_ENABLED="0",
     )
     proc = subprocess.run(
         [ANSIBLE_PLAYBOOK, "-i", str(work / "hosts.yml"), str(playbook), "--diff",
@@ -322,10 +310,12 @@ def run(playbook, inv, work, *args):
 
 
 @pytest.fixture(scope="module")
-def batch(tmp_path_factory):
-    work = tmp_path_factory.mktemp("bad_inventories")
-    proc, failures, stats = run(batch_playbook(work / "preflight.yml"), inventory([SENTINEL] + BAD + GOOD), work)
-    return proc, failures, stats
+def batch(tmp_path_factory, shared_run):
+    def make():
+        work = tmp_path_factory.mktemp("bad_inventories")
+        return run(batch_playbook(work / "preflight.yml"), inventory([SENTINEL] + BAD + GOOD), work)
+
+    return shared_run("bad_inventories_batch", make)
 
 
 # The first pair of the batch: its first host runs the checks of the
@@ -403,7 +393,7 @@ def test_no_password_appears_in_any_output(batch):
 @pytest.mark.parametrize("case_id", ["my_port_abc", "kv_auth_newline", "tp_vip_unreserved", "tp_address_same"])
 def test_a_case_alone_fails_the_run(case_id, tmp_path):
     case = next(c for c in BAD if c.id == case_id)
-    proc, failures, stats = run(ROOT / "playbooks" / "preflight.yml", inventory([case]), tmp_path)
+    proc, failures, stats = run(PREFLIGHT, inventory([case]), tmp_path)
     assert proc.returncode == 2
     assert all(s["unreachable"] == 0 for s in stats.values())
     _unused, messages = case_messages(case, failures)
@@ -470,7 +460,7 @@ MULTI = {
 @pytest.mark.parametrize("case", list(MULTI))
 def test_a_rule_across_pairs_stops_the_run(case, tmp_path):
     inv, variable, expect = MULTI[case]
-    proc, failures, stats = run(ROOT / "playbooks" / "preflight.yml", inv, tmp_path)
+    proc, failures, stats = run(PREFLIGHT, inv, tmp_path)
     assert proc.returncode == 2, proc.stdout[-2000:]
     assert all(s["unreachable"] == 0 for s in stats.values())
     # Stopped before any pair's host ran a task.
@@ -480,5 +470,5 @@ def test_a_rule_across_pairs_stops_the_run(case, tmp_path):
 
 
 def test_two_good_pairs_pass(tmp_path):
-    proc, failures, _unused = run(ROOT / "playbooks" / "preflight.yml", two_pairs(), tmp_path)
+    proc, failures, _unused = run(PREFLIGHT, two_pairs(), tmp_path)
     assert proc.returncode == 0, failures

@@ -2,7 +2,7 @@
 any host is touched, naming the host and the variable to fix."""
 
 import pytest
-from conftest import pair_inventory, witness_inventory
+from ansible_collections.hapair.stack.tests.unit.playbooks.inventories import pair_inventory, witness_inventory
 
 
 def test_a_pair_with_a_witness_gets_distinct_kafka_node_ids(run_playbook):

@@ -6,25 +6,17 @@ a copy into a temporary directory on the controller, run with and without
 """
 
 import json
-import os
-import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 import yaml
-
-ROOT = Path(__file__).resolve().parents[4]
-ANSIBLE_PLAYBOOK = next(
-    (str(p) for p in [Path(sys.executable).parent / "ansible-playbook"] if p.exists()),
-    shutil.which("ansible-playbook") or "ansible-playbook",
-)
+from ansible_collections.hapair.stack.tests.unit.playbook_runs import ANSIBLE_PLAYBOOK, COLLECTION, ansible_env
 SECRET = "Zk7-pw"
 
 
 def config_task():
-    tasks = yaml.safe_load((ROOT / "roles" / "keepalived" / "tasks" / "configure.yml").read_text())
+    tasks = yaml.safe_load((COLLECTION / "roles" / "keepalived" / "tasks" / "configure.yml").read_text())
     return next(t for t in tasks if t.get("name") == "Write the keepalived configuration")
 
 
@@ -43,8 +35,7 @@ def run(tmp_path, auth_pass, *args):
         }],
     }]
     (tmp_path / "play.yml").write_text(yaml.safe_dump(play))
-    env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json",
-               ANSIBLE_LOCAL_TEMP=str(tmp_path / "tmp"), ANSIBLE_HOME=str(tmp_path / "home"))
+    env = ansible_env(tmp_path, ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json")
     proc = subprocess.run([ANSIBLE_PLAYBOOK, "-i", "localhost,", "-c", "local",
                            "-e", f"ansible_python_interpreter={sys.executable}", str(tmp_path / "play.yml"), *args],
                           cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120, check=False)

@@ -82,5 +82,5 @@ def test_readme_reference_is_written_and_checked(tmp_path):
 def test_the_collection_roles_are_in_step():
     from pathlib import Path
 
-    roles = Path(__file__).resolve().parents[3] / "roles"
+    roles = Path(__file__).resolve().parents[2] / "roles"
     assert [p for r in argspec.roles(roles) for p in argspec.role_problems(r)] == []

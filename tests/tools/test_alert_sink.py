@@ -7,7 +7,7 @@ import urllib.request
 from http.server import ThreadingHTTPServer
 from pathlib import Path
 
-SINK = Path(__file__).resolve().parents[3] / "lab" / "alert-sink.py"
+SINK = Path(__file__).resolve().parents[2] / "lab" / "alert-sink.py"
 
 
 def load():
