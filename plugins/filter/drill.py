@@ -32,10 +32,10 @@ description:
     (the probe's records with the scenario's marks), C(drill_markdown) (the report's table) and C(drill_timeline_svg) (one scenario's
     picture).
   - For the alerts a scenario raised, read from the JSON-lines file a webhook receiver wrote Alertmanager's notifications
-    to: C(drill_alert_rules) (a parsed rule file to each alert's C(for) in seconds), C(drill_alert_deadlines) (the
-    expected alerts' deadlines: their C(for) plus an allowance), C(drill_alerts) (what reached the
-    webhook after the fault, and when it resolved, judged against the expected alerts and their deadlines) and
-    C(drill_alerts_unresolved) (the alerts raised since a moment and not resolved yet), and C(drill_alerts_markdown)
+    to, C(drill_alert_rules) (a parsed rule file to each alert's C(for) in seconds), C(drill_alert_deadlines) (the
+    expected alerts' deadlines, their C(for) plus an allowance), C(drill_alerts) (what reached the
+    webhook after the fault, and when it resolved, judged against the expected alerts and their deadlines),
+    C(drill_alerts_unresolved) (the alerts raised since a moment and not resolved yet) and C(drill_alerts_markdown)
     (the report's Alerts table).
 positional: _input, rows_by_member
 options:
@@ -107,7 +107,11 @@ _value:
     double_master: {description: Per VRRP instance, seconds of double MASTER, whether it ended by itself and on which node., type: dict}
     logs: {description: Access-log lines expected, lost and repeated (null when not read)., type: dict}
     recovered: {description: Whether the pair was healthy again in time., type: bool}
-    alerts: {description: "The alerts at the webhook: checked, expected, fired (alert, where, fired_after, resolved_after, resolved), firing_before, missing, reasons.", type: dict}
+    alerts:
+      description:
+        - The alerts at the webhook, with C(checked), C(expected), C(fired) (alert, where, fired_after, resolved_after,
+          resolved), C(firing_before), C(missing) and C(reasons).
+      type: dict
     split_brain: {description: Whether either of the two above was found., type: bool}
     writes_sent: {description: Writes the probe sent., type: int}
     writes_acknowledged: {description: Writes answered 200 with their own sequence number., type: int}

@@ -144,6 +144,7 @@ def test_the_kafka_part_calls_the_collections_client_as_it_is_defined(textfile, 
     assert got[("hapair_kafka_quorum_leader", ())] == 1
     assert got[("hapair_kafka_quorum_voters", ())] == got[("hapair_kafka_quorum_voters_fetching", ())] > 0
 
+
 # The log shipper's progress. Recorded from Flume 1.11's TAILDIR position
 # file and rsyslog's imfile state files (8.1905 and later name them
 # imfile-state:<inode>:<file id>).
