@@ -1,5 +1,5 @@
 """The failover drill, end to end, on the pair and its witness (runs last:
-it breaks the pair on purpose, eight times). It runs the way users of the
+it breaks the pair on purpose, once per scenario that the witness changes). It runs the way users of the
 installed collection run it (hapair.stack.failover_drill), then its report
 is checked: every scenario restored the pair, no acknowledged write was
 lost, no write was committed by two primaries, and the web VIP was never on
@@ -52,8 +52,11 @@ def test_the_drill_measures_every_scenario_and_leaves_the_pair_healthy(inventory
 
     members = sorted(inventory["_meta"]["hostvars"])
     scenarios = {s["name"]: s for s in report["scenarios"]}
-    every = yaml.safe_load((REPO / "roles" / "drill" / "defaults" / "main.yml").read_text())["drill_scenarios"]
-    assert sorted(scenarios) == sorted(every), "a scenario did not run"
+    # The scenarios the witness changes (inventory/hosts.yml); the role's
+    # full list is drilled in the lab (README, "Measured, per topology").
+    chosen = inventory["_meta"]["hostvars"]["ha1"].get("drill_scenarios") or yaml.safe_load(
+        (REPO / "roles" / "drill" / "defaults" / "main.yml").read_text())["drill_scenarios"]
+    assert sorted(scenarios) == sorted(chosen), "a scenario did not run"
     problems = []
     for name, scenario in scenarios.items():
         result = scenario["result"]
