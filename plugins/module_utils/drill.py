@@ -22,7 +22,6 @@ plugin can call it from a playbook and pytest can call it without a pair.
 from __future__ import annotations
 
 import html
-import json
 
 from ansible_collections.hapair.stack.plugins.module_utils import drill_alerts
 
@@ -32,14 +31,7 @@ MASTER = "MASTER"
 def parse_records(text):
     """Split the probe's JSON lines into writes, states and marks."""
     writes, states, marks = [], [], []
-    for number, line in enumerate(text.splitlines(), 1):
-        line = line.strip()
-        if not line:
-            continue
-        try:
-            record = json.loads(line)
-        except ValueError as exc:
-            raise ValueError(f"probe record {number} is not JSON: {exc}") from exc
+    for record in drill_alerts.json_lines(text, "probe record"):
         kind = record.get("type")
         if kind == "write":
             writes.append(record)

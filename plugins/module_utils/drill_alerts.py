@@ -62,20 +62,26 @@ def _fingerprint(alert):
     return hashlib.sha256(labels.encode()).hexdigest()[:16]
 
 
+def json_lines(text, what):
+    """Each non-blank line of a JSON-lines text, parsed; a line that is not
+    JSON is an error naming ``what`` and the line's number."""
+    for number, line in enumerate((text or "").splitlines(), 1):
+        line = line.strip()
+        if not line:
+            continue
+        try:
+            yield json.loads(line)
+        except ValueError as exc:
+            raise ValueError(f"{what} {number} is not JSON: {exc}") from exc
+
+
 def events(text):
     """The notifications' alerts, one event each, in the order they arrived:
     {received, status, alert, fingerprint, labels}. Lines that are not a
     notification (blank, or without alerts) are skipped; a line that is not
     JSON is an error (a receiver writing something else)."""
     out = []
-    for number, line in enumerate((text or "").splitlines(), 1):
-        line = line.strip()
-        if not line:
-            continue
-        try:
-            record = json.loads(line)
-        except ValueError as exc:
-            raise ValueError(f"alert log line {number} is not JSON: {exc}") from exc
+    for record in json_lines(text, "alert log line"):
         received = record.get("received")
         payload = record.get("payload") or {}
         if received is None or not isinstance(payload, dict):
