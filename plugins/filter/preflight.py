@@ -110,8 +110,12 @@ BOOL_WORDS = {"true", "false", "yes", "no", "on", "off", "1", "0", "y", "n", "t"
 UNIX_NAME = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
 SQL_ACCOUNT = re.compile(r"^[A-Za-z0-9_]{1,32}$")
 SQL_NAME = re.compile(r"^[A-Za-z0-9_]{1,64}$")
-SQL_HOST = re.compile(r"^[A-Za-z0-9._%:-]{1,255}$")
+SQL_HOST = re.compile(r"^[A-Za-z0-9._%:/-]{1,255}$")
 GROUP_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+LABEL_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# MySQL host patterns made of addresses only (no name to resolve).
+ADDRESS_HOST = re.compile(r"^[0-9.%_/]+$")
+ADDRESS6_HOST = re.compile(r"^[0-9A-Fa-f:.%_/]+$")
 VERSION = re.compile(r"^[0-9]+(\.[0-9]+)+$")
 HEAP = re.compile(r"^[1-9][0-9]*[kKmMgG]$")
 CHECKSUM = re.compile(r"^(sha256:[0-9a-fA-F]{64}|sha512:[0-9a-fA-F]{128})$")
@@ -454,8 +458,18 @@ def _each(check):
     return every
 
 
+def _group_by(value):
+    if not isinstance(value, (list, tuple)):
+        return
+    if "..." in value and len(value) > 1:
+        raise Problem('["..."] alone (each alert on its own) or a list of label names')
+    _each(_pattern(LABEL_NAME, "a Prometheus label name (letters, digits, '_'), or \"...\" alone"))(
+        [label for label in value if label != "..."])
+
+
 # Exact names first; then the rules by the end of the name.
 RULES = {
+    "monitoring_group_by": _group_by,
     "hapair_node_address": _address,
     "hapair_web_vip": _address,
     "hapair_db_vip": _optional(_address),
@@ -633,6 +647,7 @@ def preflight_host(variables, specs, host, groups, known=None):
                 )
     problems += _port_clashes(host, values, defaults, groups)
     problems += _node_rules(host, values, groups)
+    problems += _name_resolution(host, values, defaults)
     return problems
 
 
@@ -711,6 +726,24 @@ def _node_rules(host, values, groups):
         problems.append(f"{host}: mysql_gr_bootstrap_host is {bootstrap!r}, which is no node of its pair "
                         f"({', '.join(pair)}); name one of them")
     return problems
+
+
+def _name_resolution(host, values, defaults):
+    """An application host given by name, on a server that resolves no names."""
+    settings = {}
+    for name in ("mysql_gr_base_settings", "mysql_gr_settings"):
+        layer = values.get(name, defaults.get(name))
+        if isinstance(layer, dict):
+            settings.update(layer)
+    skip = settings.get("skip_name_resolve")
+    if skip is None or str(skip).upper() not in ("ON", "1", "TRUE"):
+        return []
+    app_host = str(values.get("mysql_gr_app_host", defaults.get("mysql_gr_app_host", "%")))
+    if app_host == "localhost" or ADDRESS_HOST.match(app_host) or (":" in app_host and ADDRESS6_HOST.match(app_host)):
+        return []
+    return [f"{host}: mysql_gr_app_host is {app_host!r}, a host name, but the servers resolve no client names "
+            "(skip_name_resolve is ON in mysql_gr_base_settings); give addresses (for example 192.0.2.% or %), "
+            "or set skip_name_resolve: \"OFF\" in mysql_gr_settings"]
 
 
 # --- the whole inventory -------------------------------------------------------

@@ -31,7 +31,7 @@ _DURATION = re.compile(r"(\d+)(ms|s|m|h|d|w|y)")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "y": 31536000}
 
 # Labels that say where an alert is, in the order the report names them.
-PLACE_LABELS = ("node", "unit", "vip", "vrrp_instance", "instance")
+PLACE_LABELS = ("node", "member", "unit", "vip", "vrrp_instance", "instance")
 
 
 def duration_seconds(text):
@@ -131,6 +131,12 @@ def place(labels):
     return " ".join(words)
 
 
+def _tenths(seconds):
+    """Seconds to a tenth, never -0.0 (a resolution a few ms before the
+    recovery is "at" it, not before it)."""
+    return round(seconds, 1) + 0.0
+
+
 def scenario(alert_spans, inject, healthy=None, expected=(), deadlines=None, waited_until=None, resolve_wait=None,
              started=None):
     """What one scenario raised: the alerts whose firing reached the webhook
@@ -158,8 +164,8 @@ def scenario(alert_spans, inject, healthy=None, expected=(), deadlines=None, wai
             "alert": span["alert"],
             "where": place(span["labels"]),
             "labels": span["labels"],
-            "fired_after": round(span["fired"] - inject, 1),
-            "resolved_after": round(resolved - healthy, 1) if resolved is not None and healthy is not None else None,
+            "fired_after": _tenths(span["fired"] - inject),
+            "resolved_after": _tenths(resolved - healthy) if resolved is not None and healthy is not None else None,
             "resolved": resolved is not None,
             "expected": span["alert"] in expected,
             "deadline": deadlines.get(span["alert"]) if span["alert"] in expected else None,

@@ -40,6 +40,24 @@ def test_monitoring_durations_are_prometheus_durations():
                 monitoring_probe_timeout="4s", monitoring_retention_time="2d", monitoring_scrape_interval="1m30s") == []
 
 
+@pytest.mark.parametrize("app_host", ["%", "192.0.2.%", "192.0.2.0/255.255.255.0", "localhost", "2001:db8::%"])
+def test_an_application_host_given_by_address_needs_no_name_lookup(app_host):
+    assert host(mysql_gr_app_host=app_host) == []
+
+
+def test_an_application_host_given_by_name_needs_name_resolution():
+    problems = host(mysql_gr_app_host="app%.example.net")
+    assert problems == ["n1: mysql_gr_app_host is 'app%.example.net', a host name, but the servers resolve no client "
+                        "names (skip_name_resolve is ON in mysql_gr_base_settings); give addresses (for example "
+                        "192.0.2.% or %), or set skip_name_resolve: \"OFF\" in mysql_gr_settings"]
+    assert host(mysql_gr_app_host="app%.example.net", mysql_gr_settings={"skip_name_resolve": "OFF"}) == []
+
+
+def test_alert_grouping_takes_label_names_or_each_alert_alone():
+    assert host(monitoring_group_by=["..."]) == []
+    assert host(monitoring_group_by=["alertname", "pair", "node"]) == []
+
+
 def test_a_variable_a_role_adds_is_known_at_once(tmp_path):
     """A role's new variable is read from its argument spec: never a typo."""
     for role in ("keepalived", "preflight"):
@@ -77,6 +95,8 @@ def test_a_variable_a_role_adds_is_known_at_once(tmp_path):
      "n1: mysql_gr_app_tables[0].privileges is a text; it must be a list"),
     ({"sysctl_container": "maybe"}, "n1: sysctl_container is 'maybe'; choose one of auto, true, false"),
     ({"monitoring_evaluation_interval": "5"}, "n1: monitoring_evaluation_interval is '5'; set a Prometheus duration"),
+    ({"monitoring_group_by": ["...", "node"]}, 'set ["..."] alone (each alert on its own) or a list of label names'),
+    ({"monitoring_group_by": ["alert-name"]}, "set a Prometheus label name (letters, digits, '_')"),
 ])
 def test_a_bad_value_is_named_with_a_good_one(values, message):
     problems = host(**values)

@@ -164,3 +164,16 @@ def test_an_alert_resolved_before_the_pair_was_healthy_says_so():
     assert drill_alerts.cell(found) == "HapairNginxDown ha2 5.0 s, resolved before the recovery"
     assert drill_alerts.markdown([{"name": "s", "result": {"alerts": found}}]).splitlines()[2].endswith(
         "| 5.0 | before the recovery |")
+
+
+def test_a_resolution_a_few_milliseconds_before_the_recovery_is_at_it_not_minus_zero():
+    found = drill_alerts.scenario(spans(note(1005.0, "firing", NGINX), note(HEALTHY - 0.04, "resolved", NGINX_OK)),
+                                  INJECT, healthy=HEALTHY, waited_until=1100.0)
+    assert str(found["fired"][0]["resolved_after"]) == "0.0"
+    assert drill_alerts.cell(found) == "HapairNginxDown ha2 5.0 s, resolved +0.0 s"
+
+
+def test_where_tells_a_groups_members_apart():
+    assert drill_alerts.place({"node": "ha2", "member": "172.28.77.12", "instance": "172.28.77.12:9100"}) == \
+        "ha2 172.28.77.12"
+    assert drill_alerts.place({"node": "ha2", "instance": "172.28.77.12:9100"}) == "ha2"
