@@ -735,9 +735,11 @@ def _name_resolution(host, values, defaults):
         layer = values.get(name, defaults.get(name))
         if isinstance(layer, dict):
             settings.update(layer)
-    skip = settings.get("skip_name_resolve")
-    if skip is None or str(skip).upper() not in ("ON", "1", "TRUE"):
-        return []
+    try:
+        if not _bool(settings.get("skip_name_resolve", False)):
+            return []
+    except Problem:
+        return []  # not a switch: mysqld itself refuses it
     app_host = str(values.get("mysql_gr_app_host", defaults.get("mysql_gr_app_host", "%")))
     if app_host == "localhost" or ADDRESS_HOST.match(app_host) or (":" in app_host and ADDRESS6_HOST.match(app_host)):
         return []

@@ -1,13 +1,14 @@
-"""The failover drill, end to end, on the pair and its witness (runs last:
-it breaks the pair on purpose, once per scenario that the witness changes). It runs the way users of the
-installed collection run it (hapair.stack.failover_drill), then its report
-is checked: every scenario restored the pair, no acknowledged write was
-lost, no write was committed by two primaries, and the web VIP was never on
-both nodes except while the link between them was cut, and then only until
-the side cut off from the group's primary dropped it by itself, every scenario was
-judged as the witness topology promises (no operator step), and the log
-pipeline was measured. The measured table is printed for the notes; the
-thresholds here only catch a broken pair."""
+"""The failover drill, end to end, on the pair and its witness (runs last: it
+breaks the pair on purpose, once per scenario that the witness changes). It
+runs the way users of the installed collection run it
+(hapair.stack.failover_drill), then its report is checked: every scenario
+restored the pair, no acknowledged write was lost, no write was committed by
+two primaries, and the web VIP was never on both nodes except while the link
+between them was cut, and then only until the side cut off from the group's
+primary dropped it by itself, every scenario was judged as the witness
+topology promises (no operator step), and the log pipeline was measured. The
+measured table is printed for the notes; the thresholds here only catch a
+broken pair."""
 
 import json
 import os
